@@ -51,14 +51,20 @@ export function isComposable(policy: Policy): policy is ComposablePolicy {
   return typeof (policy as Partial<ComposablePolicy>)[run] === 'function';
 }
 
-/** Adapts a user's own Policy (only `execute`) so it can sit inside a pipeline. */
+/**
+ * Adapts a user's own Policy (only `execute`) so it can sit inside a pipeline. The work sees the
+ * foreign policy's attempt number when it sets one (it retries), else the enclosing one.
+ */
 export function composable(policy: Policy): ComposablePolicy {
   if (isComposable(policy)) return policy;
   return {
     execute: (fn, signal) => policy.execute(fn, signal),
     [run]: (fn, ctx) =>
       policy.execute(
-        (inner) => fn(inner.attempt === ctx.attempt ? inner : { signal: inner.signal, attempt: ctx.attempt }),
+        (inner) =>
+          fn(
+            inner.attempt !== 0 || ctx.attempt === 0 ? inner : { signal: inner.signal, attempt: ctx.attempt },
+          ),
         ctx.signal,
       ),
   };
