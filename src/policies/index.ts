@@ -1,7 +1,10 @@
 export * from './abort.ts';
+export * from './breakerRegistry.ts';
+export * from './circuitBreaker.ts';
 export * from './clock.ts';
 export * from './errors.ts';
 export * from './events.ts';
 export * from './guarded.ts';
 export * from './pipeline.ts';
 export type { ExecuteContext, Operation, Policy } from './policy.ts';
+export * from './timeout.ts';
