@@ -1,10 +1,26 @@
 export * from './abort.ts';
+export {
+  type Backoff,
+  type BackoffFunction,
+  backoffDelays,
+  type ConstantBackoff,
+  DEFAULT_BACKOFF,
+  EXPONENTIAL_BACKOFF_DEFAULTS,
+  type ExponentialBackoff,
+  type Jitter,
+  LINEAR_BACKOFF_DEFAULTS,
+  type LinearBackoff,
+  MAX_DELAY_MS,
+} from './backoff.ts';
 export * from './breakerRegistry.ts';
 export * from './circuitBreaker.ts';
 export * from './clock.ts';
 export * from './errors.ts';
 export * from './events.ts';
 export * from './guarded.ts';
+export * from './permanent.ts';
 export * from './pipeline.ts';
 export type { ExecuteContext, Operation, Policy } from './policy.ts';
+export * from './retry.ts';
+export * from './retryBudget.ts';
 export * from './timeout.ts';

@@ -38,6 +38,18 @@ export class OptionProblems {
     if (typeof value !== 'function') this.add(`${path} must be a function, got ${describe(value)}`);
   }
 
+  /** An optional `clock` option must have every Clock method. */
+  clock(path: string, value: unknown): void {
+    if (value === undefined) return;
+    if (typeof value !== 'object' || value === null) {
+      this.add(`${path} must be a Clock, got ${describe(value)}`);
+      return;
+    }
+    for (const method of ['now', 'setTimeout', 'clearTimeout']) {
+      this.func(`${path}.${method}`, (value as Record<string, unknown>)[method], false);
+    }
+  }
+
   add(problem: string): void {
     this.problems.push(problem);
   }
