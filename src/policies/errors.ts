@@ -56,6 +56,8 @@ export class TimeoutError extends ReboundError {
 export class BulkheadRejectedError extends ReboundError {
   readonly maxConcurrent: number;
   readonly maxQueue: number;
+  /** 'full': no slot and no room in the queue; 'queue-timeout': waited `queueTimeoutMs` in the queue. */
+  readonly reason: 'full' | 'queue-timeout';
 
   constructor(maxConcurrent: number, maxQueue: number, reason: 'full' | 'queue-timeout' = 'full') {
     super(
@@ -66,6 +68,7 @@ export class BulkheadRejectedError extends ReboundError {
     );
     this.maxConcurrent = maxConcurrent;
     this.maxQueue = maxQueue;
+    this.reason = reason;
   }
 }
 

@@ -132,7 +132,10 @@ describe('timeout', () => {
     let created = 0;
     const counting = {
       ...clock,
-      setTimeout: (cb: () => void, ms: number) => (created++, clock.setTimeout(cb, ms)),
+      setTimeout: (cb: () => void, ms: number) => {
+        created++;
+        return clock.setTimeout(cb, ms);
+      },
     };
     const policy = timeout(1_000, { clock: counting });
     for (let i = 0; i < 1_000; i++) await policy.execute(async () => i);

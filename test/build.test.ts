@@ -1,0 +1,36 @@
+// `npm run build` emits ESM with type declarations, and the built core loads and works.
+
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
+
+const root = resolve(import.meta.dirname, '..');
+const outDir = mkdtempSync(join(tmpdir(), 'rebound-build-'));
+after(() => rmSync(outDir, { recursive: true, force: true }));
+
+describe('build', () => {
+  it('emits ESM and .d.ts for the core, with no test files', { timeout: 120_000 }, async () => {
+    const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+    execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--outDir', outDir], {
+      cwd: root,
+      stdio: 'pipe',
+    });
+    const entry = join(outDir, 'policies', 'index.js');
+    assert.ok(existsSync(join(outDir, 'policies', 'index.d.ts')));
+    assert.ok(!existsSync(join(outDir, 'policies', 'timeout.test.js')));
+    assert.doesNotMatch(readFileSync(entry, 'utf8'), /\.ts['"]/, 'relative imports are rewritten to .js');
+
+    const built = await import(pathToFileURL(entry).href);
+    const policy = built.pipeline(built.timeout(1_000));
+    assert.equal(await policy.execute(async () => 'built'), 'built');
+    assert.equal(typeof built.circuitBreaker, 'function');
+    assert.match(
+      readFileSync(join(outDir, 'policies', 'timeout.d.ts'), 'utf8'),
+      /export declare function timeout/,
+    );
+  });
+});
