@@ -15,13 +15,7 @@ import type { TripReason } from './breakerWindow.ts';
  * - any → isolated: `'isolated'`; any → closed: `'reset'`.
  */
 export type CircuitStateChangeReason =
-  | TripReason
-  | 'open-elapsed'
-  | 'trial-succeeded'
-  | 'trial-failed'
-  | 'trial-slow'
-  | 'isolated'
-  | 'reset';
+  TripReason | 'open-elapsed' | 'trial-succeeded' | 'trial-failed' | 'trial-slow' | 'isolated' | 'reset';
 
 export interface CircuitStateChangeEvent {
   from: CircuitState;

@@ -16,7 +16,7 @@ export function guarded(
   method: AsyncMethod<This, A, R>,
   context: ClassMethodDecoratorContext<This, AsyncMethod<This, A, R>>,
 ) => AsyncMethod<This, A, R>;
-// biome-ignore lint/suspicious/noExplicitAny: the implementation signature of the two overloads above.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the implementation signature of the overloads above
 export function guarded(policy: Policy, fn?: AsyncMethod<any, any[], any>): any {
   if (fn !== undefined) return wrap(policy, fn);
   return (
