@@ -730,3 +730,67 @@ describe('retry', { timeout: 10_000 }, () => {
     });
   });
 });
+
+describe('retry with a throwing callback', () => {
+  const cases: Array<[string, Parameters<typeof retry>[0]]> = [
+    [
+      'retryOn',
+      {
+        retryOn: () => {
+          throw new Error('callback broke');
+        },
+      },
+    ],
+    [
+      'a rule',
+      {
+        rules: [
+          {
+            when: () => {
+              throw new Error('callback broke');
+            },
+          },
+        ],
+      },
+    ],
+    [
+      'a backoff function',
+      {
+        backoff: () => {
+          throw new Error('callback broke');
+        },
+      },
+    ],
+  ];
+  for (const [name, options] of cases) {
+    it(`${name} that throws ends the call with its error and one onGiveUp`, async () => {
+      const policy = retry(options);
+      const events: string[] = [];
+      policy.onGiveUp(() => events.push('give-up'));
+      policy.onSuccess(() => events.push('success'));
+      await assert.rejects(
+        policy.execute(() => {
+          throw new Error('work failed');
+        }),
+        /callback broke/,
+      );
+      assert.deepEqual(events, ['give-up']);
+    });
+  }
+
+  it('retryOnResult that throws ends the call with its error and one onGiveUp', async () => {
+    const policy = retry({
+      retryOnResult: () => {
+        throw new Error('callback broke');
+      },
+    });
+    const events: string[] = [];
+    policy.onGiveUp(() => events.push('give-up'));
+    policy.onSuccess(() => events.push('success'));
+    await assert.rejects(
+      policy.execute(() => 'value'),
+      /callback broke/,
+    );
+    assert.deepEqual(events, ['give-up']);
+  });
+});

@@ -135,7 +135,7 @@ export class RetryPolicy implements ComposablePolicy {
     } catch (error) {
       return this.retryAfterFirst(fn, ctx.signal, true, error, undefined);
     }
-    if (this.retryOnResult?.(result)) {
+    if (this.retryOnResult !== undefined && this.resultNeedsRetry(result, 1)) {
       return this.retryAfterFirst(fn, ctx.signal, false, undefined, result);
     }
     if (this.successEmitter.active) this.successEmitter.emit({ attempts: 1 });
@@ -153,14 +153,26 @@ export class RetryPolicy implements ComposablePolicy {
     let waitedMs = 0;
     let previousDelayMs = 0;
     for (;;) {
-      const schedule = failed ? this.scheduleFor(error, attempts - 1) : this;
       const retries = attempts - 1;
+      // A throwing retryOn, rule or backoff function ends the call with its error.
+      let schedule: Schedule | undefined;
+      try {
+        schedule = failed ? this.scheduleFor(error, retries) : this;
+      } catch (callbackError) {
+        return this.giveUp(attempts, callbackError);
+      }
       if (schedule === undefined || retries >= schedule.maxRetries) {
         return failed ? this.giveUp(attempts, error) : this.giveUpWithResult(attempts, result as T);
       }
       if (signal.aborted) return this.giveUp(attempts, abortReason(signal));
 
-      const scheduledMs = backoffDelay(schedule.backoff, retries, error, previousDelayMs, this.random);
+      let scheduledMs: number;
+      try {
+        scheduledMs = backoffDelay(schedule.backoff, retries, error, previousDelayMs, this.random);
+      } catch (callbackError) {
+        return this.giveUp(attempts, callbackError);
+      }
+
       const retryAfterMs = failed ? retryAfterOf(error) : undefined;
       const delayMs =
         retryAfterMs !== undefined && retryAfterMs > scheduledMs
@@ -204,7 +216,7 @@ export class RetryPolicy implements ComposablePolicy {
         error = thrown;
         continue;
       }
-      if (!this.retryOnResult?.(result)) {
+      if (this.retryOnResult === undefined || !this.resultNeedsRetry(result, attempts)) {
         if (this.successEmitter.active) this.successEmitter.emit({ attempts });
         return result;
       }
@@ -217,6 +229,15 @@ export class RetryPolicy implements ComposablePolicy {
     if (this.retryOn !== undefined && !this.retryOn(error, attempt)) return undefined;
     for (const rule of this.rules) if (rule.when(error)) return rule;
     return this;
+  }
+
+  /** Asks retryOnResult; if it throws, the call gives up with its error. */
+  private resultNeedsRetry(result: unknown, attempts: number): boolean {
+    try {
+      return this.retryOnResult!(result);
+    } catch (callbackError) {
+      return this.giveUp(attempts, callbackError);
+    }
   }
 
   private giveUp(attempts: number, error: unknown): never {

@@ -148,3 +148,24 @@ describe('timeout', () => {
     assert.equal(await policy.execute(async () => 'quick'), 'quick');
   });
 });
+
+describe('timeout and a caller abort', () => {
+  it('ends the call at the abort and drops its deadline, so onTimeout never fires for it', async () => {
+    const clock = manualClock();
+    const policy = timeout(300, { clock });
+    let timeouts = 0;
+    policy.onTimeout(() => timeouts++);
+    const controller = new AbortController();
+    const call = policy.execute(() => new Promise<never>(() => {}), controller.signal);
+    await clock.tickAsync(10);
+    controller.abort(new Error('caller gone'));
+    await assert.rejects(call, /caller gone/);
+    await clock.tickAsync(1_000);
+    assert.equal(timeouts, 0);
+    assert.equal(clock.pendingTimers, 0);
+  });
+
+  it('refuses a clock without the Clock methods', () => {
+    assert.throws(() => timeout(10, { clock: {} as never }), /timeout.clock.now must be a function/);
+  });
+});

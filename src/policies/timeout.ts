@@ -27,6 +27,7 @@ export class TimeoutPolicy implements ComposablePolicy {
   constructor(timeoutMs: number, options: TimeoutOptions = {}) {
     const problems = new OptionProblems();
     problems.number('timeout.ms', timeoutMs, { min: 0 });
+    problems.clock('timeout.clock', options.clock);
     problems.throwIfAny();
     this.timeoutMs = timeoutMs;
     this.lane = new DeadlineLane(timeoutMs, options.clock ?? systemClock);
@@ -69,7 +70,6 @@ class TimedCall<T> extends Deadline implements ExecuteContext {
   private readonly resolve: (value: T) => void;
   private readonly reject: (error: unknown) => void;
   private controller: AbortController | undefined;
-  private unlinkParent: (() => void) | undefined;
   private settled = false;
   private expiredWith: TimeoutError | undefined;
 
@@ -85,25 +85,24 @@ class TimedCall<T> extends Deadline implements ExecuteContext {
     this.attempt = parent.attempt;
     this.resolve = resolve;
     this.reject = reject;
+    // Listening to the caller (only when there is one) lets an abort end the call and free its deadline.
+    if (parent.signal !== neverAbortedSignal) parent.signal.addEventListener('abort', this);
   }
 
   get signal(): AbortSignal {
     if (this.controller) return this.controller.signal;
     const controller = new AbortController();
     this.controller = controller;
-    const parentSignal = this.parent.signal;
-    if (this.expiredWith) {
-      controller.abort(this.expiredWith);
-    } else if (this.settled) {
-      // Read after the call ended normally: nothing left to abort.
-    } else if (parentSignal.aborted) {
-      controller.abort(abortReason(parentSignal));
-    } else if (parentSignal !== neverAbortedSignal) {
-      const onAbort = () => controller.abort(abortReason(parentSignal));
-      parentSignal.addEventListener('abort', onAbort, { once: true });
-      this.unlinkParent = () => parentSignal.removeEventListener('abort', onAbort);
-    }
+    if (this.expiredWith) controller.abort(this.expiredWith);
+    else if (this.parent.signal.aborted) controller.abort(abortReason(this.parent.signal));
     return controller.signal;
+  }
+
+  /** The caller aborted: the call ends now with its reason, and its deadline is dropped. */
+  handleEvent(): void {
+    const reason = abortReason(this.parent.signal);
+    this.controller?.abort(reason);
+    this.fail(reason);
   }
 
   succeed(value: T): void {
@@ -125,7 +124,7 @@ class TimedCall<T> extends Deadline implements ExecuteContext {
   override expire(): void {
     if (this.settled) return;
     this.settled = true;
-    this.unlinkParent?.();
+    this.unlisten();
     const error = new TimeoutError(this.policy.timeoutMs);
     this.expiredWith = error;
     this.controller?.abort(error);
@@ -137,8 +136,12 @@ class TimedCall<T> extends Deadline implements ExecuteContext {
     if (this.settled) return false;
     this.settled = true;
     this.policy.lane.remove(this);
-    this.unlinkParent?.();
+    this.unlisten();
     return true;
+  }
+
+  private unlisten(): void {
+    if (this.parent.signal !== neverAbortedSignal) this.parent.signal.removeEventListener('abort', this);
   }
 }
 

@@ -1,0 +1,94 @@
+// Every runnable example in examples/policies runs as a user would run it (its own process, exit
+// code 0, something printed), and the code docs/policies.md shows for a file is copied from it.
+
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { describe, it } from 'node:test';
+
+const root = resolve(import.meta.dirname, '..');
+const folder = join(root, 'examples', 'policies');
+const examples = readdirSync(folder)
+  .filter((name) => name.endsWith('.ts'))
+  .sort();
+
+/** Each example asserts its own claims, so it must finish well within this (they take ~0.2 s). */
+const LIMIT_MS = 20_000;
+
+interface Outcome {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+function runExample(name: string): Promise<Outcome> {
+  return new Promise((resolveOutcome) => {
+    const child = execFile(
+      process.execPath,
+      ['--conditions=source', join(folder, name)],
+      { cwd: root, timeout: LIMIT_MS, killSignal: 'SIGKILL', maxBuffer: 10 * 1024 * 1024 },
+      (_error, stdout, stderr) =>
+        resolveOutcome({ code: child.exitCode, signal: child.signalCode, stdout, stderr }),
+    );
+  });
+}
+
+describe('examples/policies', { concurrency: true }, () => {
+  it('finds the examples', () => {
+    assert.ok(examples.length >= 10, `only ${examples.length} examples found in ${folder}`);
+  });
+
+  for (const name of examples) {
+    it(`${name} exits 0 and prints what it shows`, { timeout: LIMIT_MS + 10_000 }, async () => {
+      const { code, signal, stdout, stderr } = await runExample(name);
+      assert.equal(signal, null, `${name} was killed (${signal}): over ${LIMIT_MS} ms?\n${stderr}`);
+      assert.equal(code, 0, `${name} exited with ${code}\n--- stdout\n${stdout}\n--- stderr\n${stderr}`);
+      assert.notEqual(stdout.trim(), '', `${name} printed nothing`);
+    });
+  }
+});
+
+/**
+ * The fenced `ts` blocks of docs/policies.md whose preceding line names an example file
+ * (`examples/policies/<name>.ts`), with the file they name.
+ */
+function documentedBlocks(markdown: string): Array<{ file: string; code: string; line: number }> {
+  const lines = markdown.split('\n');
+  const blocks: Array<{ file: string; code: string; line: number }> = [];
+  for (let index = 0; index < lines.length; index++) {
+    if (lines[index] !== '```ts') continue;
+    let previous = index - 1;
+    while (previous >= 0 && lines[previous]!.trim() === '') previous--;
+    const end = lines.indexOf('```', index + 1);
+    assert.ok(end > index, `unclosed code block at docs/policies.md:${index + 1}`);
+    const named = /examples\/policies\/([\w-]+\.ts)/.exec(lines[previous] ?? '');
+    if (named)
+      blocks.push({ file: named[1]!, code: lines.slice(index + 1, end).join('\n'), line: index + 1 });
+    index = end;
+  }
+  return blocks;
+}
+
+describe('docs/policies.md', () => {
+  const markdown = readFileSync(join(root, 'docs', 'policies.md'), 'utf8');
+  const blocks = documentedBlocks(markdown);
+
+  it('shows code from every example file, and names only files that exist', () => {
+    assert.deepEqual([...new Set(blocks.map((block) => block.file))].sort(), examples);
+  });
+
+  it('copies each shown block from its file (excerpts are separated by a `// …` line)', () => {
+    for (const { file, code, line } of blocks) {
+      const source = readFileSync(join(folder, file), 'utf8');
+      for (const excerpt of code.split(/^\s*\/\/ …$/m)) {
+        const text = excerpt.replace(/^\n+|\n+$/g, '');
+        assert.ok(
+          source.includes(text),
+          `docs/policies.md:${line}: this part is not in examples/policies/${file}:\n${text}`,
+        );
+      }
+    }
+  });
+});
