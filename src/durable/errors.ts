@@ -7,7 +7,10 @@ export class IdempotencyConflictError extends ReboundError {
   readonly key: string;
 
   constructor(key: string, name: string) {
-    super('IDEMPOTENCY_CONFLICT', `idempotency key '${key}' was already used for '${name}' with different params`);
+    super(
+      'IDEMPOTENCY_CONFLICT',
+      `idempotency key '${key}' was already used for '${name}' with different params`,
+    );
     this.key = key;
   }
 }
