@@ -1,5 +1,6 @@
-// Every runnable example in examples/policies runs as a user would run it (its own process, exit
-// code 0, something printed), and the code docs/policies.md shows for a file is copied from it.
+// Every runnable example in examples/policies and examples/durable runs as a user would run it (its
+// own process, exit code 0, something printed), and the code docs/policies.md and docs/durable.md
+// show for a file is copied from it.
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -8,10 +9,18 @@ import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 
 const root = resolve(import.meta.dirname, '..');
-const folder = join(root, 'examples', 'policies');
-const examples = readdirSync(folder)
-  .filter((name) => name.endsWith('.ts'))
-  .sort();
+
+/** Each documented folder of examples, the page that shows them, and how many it has at least. */
+const suites = [
+  { topic: 'policies', minimum: 10 },
+  { topic: 'durable', minimum: 6 },
+].map(({ topic, minimum }) => {
+  const folder = join(root, 'examples', topic);
+  const examples = readdirSync(folder)
+    .filter((name) => name.endsWith('.ts'))
+    .sort();
+  return { topic, minimum, folder, examples, doc: `docs/${topic}.md` };
+});
 
 /** Each example asserts its own claims, so it must finish well within this (they take ~0.2 s). */
 const LIMIT_MS = 20_000;
@@ -23,7 +32,7 @@ interface Outcome {
   stderr: string;
 }
 
-function runExample(name: string): Promise<Outcome> {
+function runExample(folder: string, name: string): Promise<Outcome> {
   return new Promise((resolveOutcome) => {
     const child = execFile(
       process.execPath,
@@ -35,35 +44,42 @@ function runExample(name: string): Promise<Outcome> {
   });
 }
 
-describe('examples/policies', { concurrency: true }, () => {
-  it('finds the examples', () => {
-    assert.ok(examples.length >= 10, `only ${examples.length} examples found in ${folder}`);
-  });
-
-  for (const name of examples) {
-    it(`${name} exits 0 and prints what it shows`, { timeout: LIMIT_MS + 10_000 }, async () => {
-      const { code, signal, stdout, stderr } = await runExample(name);
-      assert.equal(signal, null, `${name} was killed (${signal}): over ${LIMIT_MS} ms?\n${stderr}`);
-      assert.equal(code, 0, `${name} exited with ${code}\n--- stdout\n${stdout}\n--- stderr\n${stderr}`);
-      assert.notEqual(stdout.trim(), '', `${name} printed nothing`);
+for (const { topic, minimum, folder, examples } of suites) {
+  describe(`examples/${topic}`, { concurrency: true }, () => {
+    it('finds the examples', () => {
+      assert.ok(examples.length >= minimum, `only ${examples.length} examples found in ${folder}`);
     });
-  }
-});
+
+    for (const name of examples) {
+      it(`${name} exits 0 and prints what it shows`, { timeout: LIMIT_MS + 10_000 }, async () => {
+        const { code, signal, stdout, stderr } = await runExample(folder, name);
+        assert.equal(signal, null, `${name} was killed (${signal}): over ${LIMIT_MS} ms?\n${stderr}`);
+        assert.equal(code, 0, `${name} exited with ${code}\n--- stdout\n${stdout}\n--- stderr\n${stderr}`);
+        assert.notEqual(stdout.trim(), '', `${name} printed nothing`);
+      });
+    }
+  });
+}
 
 /**
- * The fenced `ts` blocks of docs/policies.md whose preceding line names an example file
- * (`examples/policies/<name>.ts`), with the file they name.
+ * The fenced `ts` blocks of a page whose preceding line names an example file of `topic`
+ * (`examples/<topic>/<name>.ts`), with the file they name.
  */
-function documentedBlocks(markdown: string): Array<{ file: string; code: string; line: number }> {
+function documentedBlocks(
+  markdown: string,
+  topic: string,
+  doc: string,
+): Array<{ file: string; code: string; line: number }> {
   const lines = markdown.split('\n');
   const blocks: Array<{ file: string; code: string; line: number }> = [];
+  const naming = new RegExp(`examples/${topic}/([\\w-]+\\.ts)`);
   for (let index = 0; index < lines.length; index++) {
     if (lines[index] !== '```ts') continue;
     let previous = index - 1;
     while (previous >= 0 && lines[previous]!.trim() === '') previous--;
     const end = lines.indexOf('```', index + 1);
-    assert.ok(end > index, `unclosed code block at docs/policies.md:${index + 1}`);
-    const named = /examples\/policies\/([\w-]+\.ts)/.exec(lines[previous] ?? '');
+    assert.ok(end > index, `unclosed code block at ${doc}:${index + 1}`);
+    const named = naming.exec(lines[previous] ?? '');
     if (named)
       blocks.push({ file: named[1]!, code: lines.slice(index + 1, end).join('\n'), line: index + 1 });
     index = end;
@@ -71,24 +87,26 @@ function documentedBlocks(markdown: string): Array<{ file: string; code: string;
   return blocks;
 }
 
-describe('docs/policies.md', () => {
-  const markdown = readFileSync(join(root, 'docs', 'policies.md'), 'utf8');
-  const blocks = documentedBlocks(markdown);
+for (const { topic, folder, examples, doc } of suites) {
+  describe(doc, () => {
+    const markdown = readFileSync(join(root, doc), 'utf8');
+    const blocks = documentedBlocks(markdown, topic, doc);
 
-  it('shows code from every example file, and names only files that exist', () => {
-    assert.deepEqual([...new Set(blocks.map((block) => block.file))].sort(), examples);
-  });
+    it('shows code from every example file, and names only files that exist', () => {
+      assert.deepEqual([...new Set(blocks.map((block) => block.file))].sort(), examples);
+    });
 
-  it('copies each shown block from its file (excerpts are separated by a `// …` line)', () => {
-    for (const { file, code, line } of blocks) {
-      const source = readFileSync(join(folder, file), 'utf8');
-      for (const excerpt of code.split(/^\s*\/\/ …$/m)) {
-        const text = excerpt.replace(/^\n+|\n+$/g, '');
-        assert.ok(
-          source.includes(text),
-          `docs/policies.md:${line}: this part is not in examples/policies/${file}:\n${text}`,
-        );
+    it('copies each shown block from its file (excerpts are separated by a `// …` line)', () => {
+      for (const { file, code, line } of blocks) {
+        const source = readFileSync(join(folder, file), 'utf8');
+        for (const excerpt of code.split(/^\s*\/\/ …$/m)) {
+          const text = excerpt.replace(/^\n+|\n+$/g, '');
+          assert.ok(
+            source.includes(text),
+            `${doc}:${line}: this part is not in examples/${topic}/${file}:\n${text}`,
+          );
+        }
       }
-    }
+    });
   });
-});
+}

@@ -27,6 +27,19 @@ export class IdempotencyInProgressError extends ReboundError {
   }
 }
 
+/** The action's context signal aborts with this when renewing found the claim held by someone else. */
+export class IdempotencyLeaseLostError extends ReboundError {
+  readonly key: string;
+
+  constructor(key: string) {
+    super(
+      'IDEMPOTENCY_LEASE_LOST',
+      `idempotency key '${key}' was taken over by another owner while its action ran (the lease lapsed)`,
+    );
+    this.key = key;
+  }
+}
+
 /** A replayed workflow asked for a different step than the one recorded at that position. */
 export class WorkflowDivergenceError extends ReboundError {
   readonly workflowId: string;
@@ -80,3 +93,20 @@ export class DegradationExceededError extends ReboundError {
     this.failed = failed;
   }
 }
+
+function hasCode(error: unknown, code: string): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === code;
+}
+
+export const isIdempotencyConflictError = (error: unknown): error is IdempotencyConflictError =>
+  hasCode(error, 'IDEMPOTENCY_CONFLICT');
+export const isIdempotencyInProgressError = (error: unknown): error is IdempotencyInProgressError =>
+  hasCode(error, 'IDEMPOTENCY_IN_PROGRESS');
+export const isIdempotencyLeaseLostError = (error: unknown): error is IdempotencyLeaseLostError =>
+  hasCode(error, 'IDEMPOTENCY_LEASE_LOST');
+export const isWorkflowDivergenceError = (error: unknown): error is WorkflowDivergenceError =>
+  hasCode(error, 'WORKFLOW_DIVERGENCE');
+export const isCheckpointCorruptedError = (error: unknown): error is CheckpointCorruptedError =>
+  hasCode(error, 'CHECKPOINT_CORRUPTED');
+export const isDegradationExceededError = (error: unknown): error is DegradationExceededError =>
+  hasCode(error, 'DEGRADATION_EXCEEDED');

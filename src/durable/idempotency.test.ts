@@ -15,13 +15,17 @@ import {
   until,
 } from '../../test/support/storeTargets.ts';
 import { canonicalJson } from './canonicalJson.ts';
-import { IdempotencyConflictError, IdempotencyInProgressError } from './errors.ts';
+import {
+  IdempotencyConflictError,
+  IdempotencyInProgressError,
+  isIdempotencyConflictError,
+  isIdempotencyLeaseLostError,
+} from './errors.ts';
 import {
   IDEMPOTENCY_DEFAULTS,
   type IdempotencyContext,
   idempotency,
   type IdempotencyOptions,
-  isIdempotencyLeaseLostError,
 } from './idempotency.ts';
 
 const START = 1_700_000_000_000;
@@ -349,6 +353,7 @@ forEachStore((target) => {
             instance.run({ name, params: { amount: 20 }, key }, () => 'charged twice'),
             (error: unknown) => {
               assert.ok(error instanceof IdempotencyConflictError);
+              assert.ok(isIdempotencyConflictError(error));
               assert.equal(error.code, 'IDEMPOTENCY_CONFLICT');
               assert.equal(error.key, key);
               assert.match(error.message, new RegExp(name));

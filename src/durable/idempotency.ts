@@ -13,7 +13,7 @@ import {
 } from '../policies/index.ts';
 import type { IdempotencyRecord, Store } from '../store/index.ts';
 import { canonicalJson, fromJsonText, toJsonText } from './canonicalJson.ts';
-import { IdempotencyConflictError, IdempotencyInProgressError } from './errors.ts';
+import { IdempotencyConflictError, IdempotencyInProgressError, IdempotencyLeaseLostError } from './errors.ts';
 
 /** What a call does when another caller is running the action under its key. */
 export type InProgressMode = 'wait' | 'reject';
@@ -66,23 +66,6 @@ export interface IdempotencyContext {
 }
 
 export type IdempotentAction<T> = (context: IdempotencyContext) => T | PromiseLike<T>;
-
-/** The action's context signal aborts with this when renewing found the claim held by someone else. */
-export class IdempotencyLeaseLostError extends ReboundError {
-  readonly key: string;
-
-  constructor(key: string) {
-    super(
-      'IDEMPOTENCY_LEASE_LOST',
-      `idempotency key '${key}' was taken over by another owner while its action ran (the lease lapsed)`,
-    );
-    this.key = key;
-  }
-}
-
-export function isIdempotencyLeaseLostError(error: unknown): error is IdempotencyLeaseLostError {
-  return (error as { code?: unknown } | null)?.code === 'IDEMPOTENCY_LEASE_LOST';
-}
 
 /** One run of an action in this instance, which every concurrent caller with its key shares. */
 interface Flight {

@@ -4,8 +4,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { isTimeoutError, RetryBudgetExceededError, TimeoutError } from '../policies/index.ts';
-import { WorkflowDivergenceError } from './errors.ts';
+import { isReboundError, isTimeoutError, RetryBudgetExceededError, TimeoutError } from '../policies/index.ts';
+import { isStoreSchemaError, StoreSchemaError } from '../store/index.ts';
+import {
+  DegradationExceededError,
+  IdempotencyConflictError,
+  isIdempotencyConflictError,
+  WorkflowDivergenceError,
+} from './errors.ts';
 import { checksumOf, decodeError, decodeValue, encodeError, encodeValue } from './serialize.ts';
 import { WorkflowSerializationError } from './workflowErrors.ts';
 
@@ -97,5 +103,29 @@ describe('workflow errors as JSON text', () => {
     assert.equal(decodeError(encodeError('just a string')), 'just a string');
     assert.deepEqual(decodeError(encodeError({ status: 503 })), { status: 503 });
     assert.equal(decodeError(encodeError(undefined)), 'undefined');
+  });
+
+  it('errors of rebound/durable and rebound/store come back as their classes', () => {
+    const conflict = decodeError(encodeError(new IdempotencyConflictError('k1', 'charge')));
+    assert.ok(conflict instanceof IdempotencyConflictError && isIdempotencyConflictError(conflict));
+    assert.equal(conflict.key, 'k1');
+    const degraded = decodeError(encodeError(new DegradationExceededError('minimal', 'slight', ['logs'])));
+    assert.ok(degraded instanceof DegradationExceededError);
+    assert.deepEqual(degraded.failed, ['logs']);
+    const schema = decodeError(encodeError(new StoreSchemaError(9, 1)));
+    assert.ok(schema instanceof StoreSchemaError && isStoreSchemaError(schema));
+  });
+
+  it("a user's error with a code of its own is not passed off as a ReboundError", () => {
+    class DeclinedError extends Error {
+      override name = 'DeclinedError';
+      readonly code = 'DECLINED';
+    }
+    const back = decodeError(encodeError(new DeclinedError('card declined'))) as Error & { code: string };
+    assert.equal(back.code, 'DECLINED');
+    assert.equal(back.name, 'DeclinedError');
+    assert.equal(isReboundError(back), false);
+    assert.equal(isReboundError(decodeError(encodeError(new TimeoutError(5)))), true);
+    assert.equal(Object.getPrototypeOf(back), Error.prototype);
   });
 });

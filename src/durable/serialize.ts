@@ -12,7 +12,15 @@ import {
   RetryBudgetExceededError,
   TimeoutError,
 } from '../policies/index.ts';
-import { CheckpointCorruptedError, WorkflowDivergenceError } from './errors.ts';
+import { StoreClosedError, StoreOpenError, StoreSchemaError, StoreUrlError } from '../store/index.ts';
+import {
+  CheckpointCorruptedError,
+  DegradationExceededError,
+  IdempotencyConflictError,
+  IdempotencyInProgressError,
+  IdempotencyLeaseLostError,
+  WorkflowDivergenceError,
+} from './errors.ts';
 import {
   UnknownWorkflowError,
   WorkflowAlreadyRegisteredError,
@@ -148,6 +156,14 @@ const BY_CODE: Record<string, object> = {
   WORKFLOW_OWNERSHIP_LOST: WorkflowOwnershipLostError.prototype,
   WORKFLOW_ENGINE_CLOSED: WorkflowEngineClosedError.prototype,
   WORKFLOW_SERIALIZATION: WorkflowSerializationError.prototype,
+  IDEMPOTENCY_CONFLICT: IdempotencyConflictError.prototype,
+  IDEMPOTENCY_IN_PROGRESS: IdempotencyInProgressError.prototype,
+  IDEMPOTENCY_LEASE_LOST: IdempotencyLeaseLostError.prototype,
+  DEGRADATION_EXCEEDED: DegradationExceededError.prototype,
+  STORE_URL: StoreUrlError.prototype,
+  STORE_OPEN: StoreOpenError.prototype,
+  STORE_SCHEMA: StoreSchemaError.prototype,
+  STORE_CLOSED: StoreClosedError.prototype,
 };
 const BY_NAME: Record<string, object> = {
   Error: Error.prototype,
@@ -161,7 +177,7 @@ const BY_NAME: Record<string, object> = {
 
 /**
  * An error equivalent to the serialised one: same class when it is one rebound knows (by `code`)
- * or a built-in one (by `name`), else an Error; same name, message, code, stack, fields and cause.
+ * or a built-in one (by `name`), else a plain Error; same name, message, code, stack, fields and cause.
  * A thrown non-Error comes back as the value that was thrown.
  */
 export function rehydrateError(serialized: SerializedError, depth = 0): unknown {
@@ -170,7 +186,8 @@ export function rehydrateError(serialized: SerializedError, depth = 0): unknown 
   const prototype =
     (code !== undefined ? BY_CODE[code] : undefined) ??
     BY_NAME[serialized.name] ??
-    (code !== undefined ? ReboundError.prototype : Error.prototype);
+    // A user's own error class is not known here: it comes back as an Error with its name, code and fields.
+    Error.prototype;
   const error = Object.create(prototype) as Error & Record<string, unknown>;
   // Like a constructed error: message and stack are own, non-enumerable properties.
   Object.defineProperty(error, 'message', { value: serialized.message, writable: true, configurable: true });

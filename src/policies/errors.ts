@@ -10,6 +10,9 @@ export type ReboundErrorCode =
   | 'RETRY_BUDGET_EXCEEDED'
   | (string & {});
 
+/** Marks rebound's errors; registered, so copies of this module recognise each other's errors. */
+const reboundErrorBrand = Symbol.for('rebound.error');
+
 export class ReboundError extends Error {
   readonly code: ReboundErrorCode;
 
@@ -94,8 +97,15 @@ function hasCode(error: unknown, code: string): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === code;
 }
 
+Object.defineProperty(ReboundError.prototype, reboundErrorBrand, { value: true });
+
+/** True for errors rebound made (any subclass of ReboundError), not for any error with a `code`. */
 export function isReboundError(error: unknown): error is ReboundError {
-  return error instanceof Error && typeof (error as { code?: unknown }).code === 'string' && 'code' in error;
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    (error as { [reboundErrorBrand]?: unknown })[reboundErrorBrand] === true
+  );
 }
 export const isBrokenCircuitError = (error: unknown): error is BrokenCircuitError =>
   hasCode(error, 'CIRCUIT_OPEN');

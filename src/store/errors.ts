@@ -42,3 +42,14 @@ export class StoreClosedError extends ReboundError {
     super('STORE_CLOSED', 'the store is closed');
   }
 }
+
+function hasCode(error: unknown, code: string): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === code;
+}
+
+export const isStoreUrlError = (error: unknown): error is StoreUrlError => hasCode(error, 'STORE_URL');
+export const isStoreOpenError = (error: unknown): error is StoreOpenError => hasCode(error, 'STORE_OPEN');
+export const isStoreSchemaError = (error: unknown): error is StoreSchemaError =>
+  hasCode(error, 'STORE_SCHEMA');
+export const isStoreClosedError = (error: unknown): error is StoreClosedError =>
+  hasCode(error, 'STORE_CLOSED');
