@@ -1,0 +1,228 @@
+// Checks across fields of rebound.yaml (references, cycles, ports, bounds) that a per-field schema cannot make.
+
+import { CommandLineError, splitCommand } from './commandLine.ts';
+import type { PathSegment } from './configErrors.ts';
+import { CONFIG_DEFAULTS } from './configSchema.ts';
+
+export interface CheckProblem {
+  readonly path: readonly PathSegment[];
+  readonly message: string;
+  readonly atKey?: boolean;
+}
+
+export const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const STORE_SCHEMES = /^(sqlite:|postgres:\/\/|postgresql:\/\/|memory:$)/;
+
+type Json = Record<string, unknown>;
+const asObject = (value: unknown): Json | undefined =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : undefined;
+const asArray = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
+const asNumber = (value: unknown): number | undefined => (typeof value === 'number' ? value : undefined);
+
+/** True for 127.0.0.0/8, ::1 and localhost: the addresses only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
+/** Runs every cross-field check on the (env-substituted) document; tolerant of values of the wrong type. */
+export function crossCheck(document: unknown): CheckProblem[] {
+  const problems: CheckProblem[] = [];
+  const add = (path: PathSegment[], message: string, atKey = false) =>
+    problems.push({ path, message, atKey });
+  const root = asObject(document);
+  if (!root) return problems;
+
+  if (typeof root.store === 'string' && !STORE_SCHEMES.test(root.store)) {
+    add(
+      ['store'],
+      "must be a URL starting with 'sqlite:', 'postgres://', 'postgresql://' or exactly 'memory:'",
+    );
+  }
+
+  const server = asObject(root.server) ?? {};
+  const host = typeof server.host === 'string' ? server.host : CONFIG_DEFAULTS.server.host;
+  if (!isLoopback(host) && (typeof server.token !== 'string' || server.token === '')) {
+    add(['server', 'token'], `is required when server.host is not a loopback address (host is ${host})`);
+  }
+  const serverPort =
+    asNumber(server.port) ?? (server.port === undefined ? CONFIG_DEFAULTS.server.port : undefined);
+
+  const services = asObject(root.services);
+  const names = new Set(services ? Object.keys(services) : []);
+  if (services && names.size === 0) add(['services'], 'must define at least one service');
+  const known = (name: unknown) => typeof name === 'string' && names.has(name);
+
+  const ports = new Map<number, string>();
+  if (serverPort) ports.set(serverPort, 'server.port');
+  const proxyApi = asObject(asObject(root.chaos)?.proxyApi);
+  if (proxyApi) {
+    const proxyPort =
+      proxyApi.port === undefined ? CONFIG_DEFAULTS.chaos.proxyApi.port : asNumber(proxyApi.port);
+    if (proxyPort && ports.has(proxyPort)) {
+      add(['chaos', 'proxyApi', 'port'], `port ${proxyPort} is already used by ${ports.get(proxyPort)}`);
+    } else if (proxyPort) ports.set(proxyPort, 'chaos.proxyApi.port');
+  }
+
+  for (const [name, value] of Object.entries(services ?? {})) {
+    const at = (...rest: PathSegment[]): PathSegment[] => ['services', name, ...rest];
+    if (!SERVICE_NAME.test(name)) {
+      add(at(), 'service names use letters, digits, "-", "_" and "." and start with a letter or digit', true);
+    }
+    const service = asObject(value);
+    if (!service) continue;
+    if (typeof service.command === 'string') checkCommand(service.command, at('command'), add);
+
+    const replicas =
+      typeof service.replicas === 'number' ? { count: service.replicas } : asObject(service.replicas);
+    if (replicas) {
+      // Negative values are the schema's to report; comparing them too would say the same thing twice.
+      const bounded = (value: unknown) => ((asNumber(value) ?? -1) >= 0 ? (value as number) : undefined);
+      const count = bounded(replicas.count);
+      const min = bounded(replicas.min);
+      const max = bounded(replicas.max);
+      if (min !== undefined && max !== undefined && min > max) {
+        add(at('replicas', 'min'), `must be <= replicas.max (${max}), got ${min}`);
+      }
+      if (count !== undefined && min !== undefined && count < min) {
+        add(at('replicas', 'count'), `must be >= replicas.min (${min}), got ${count}`);
+      }
+      if (count !== undefined && max !== undefined && count > max) {
+        add(at('replicas', 'count'), `must be <= replicas.max (${max}), got ${count}`);
+      }
+    }
+
+    const gatewayPort = asNumber(asObject(service.gateway)?.port);
+    if (gatewayPort) {
+      const owner = ports.get(gatewayPort);
+      if (owner) add(at('gateway', 'port'), `port ${gatewayPort} is already used by ${owner}`);
+      else ports.set(gatewayPort, `services.${name}.gateway.port`);
+    }
+
+    const health = asObject(service.health);
+    if (health) {
+      const kinds = ['http', 'tcp', 'exec'].filter((kind) => health[kind] !== undefined);
+      if (kinds.length > 1) add(at('health'), `give one probe, not ${kinds.join(' and ')}`);
+      const exec = asObject(health.exec);
+      if (typeof exec?.command === 'string') checkCommand(exec.command, at('health', 'exec', 'command'), add);
+    }
+
+    asArray(service.dependsOn).forEach((dependency, index) => {
+      if (dependency === name) add(at('dependsOn', index), 'a service cannot depend on itself');
+      else if (typeof dependency === 'string' && !known(dependency)) {
+        add(at('dependsOn', index), `unknown service ${JSON.stringify(dependency)}`);
+      }
+    });
+
+    const failover = asObject(service.failover);
+    if (failover && typeof failover.target === 'string') {
+      if (failover.target === name) add(at('failover', 'target'), 'a service cannot fail over to itself');
+      else if (!known(failover.target))
+        add(at('failover', 'target'), `unknown service ${JSON.stringify(failover.target)}`);
+    }
+
+    const autoscale = asObject(service.autoscale);
+    if (autoscale) {
+      const min = asNumber(autoscale.min);
+      const max = asNumber(autoscale.max);
+      if (min !== undefined && max !== undefined && min > max) {
+        add(at('autoscale', 'min'), `must be <= autoscale.max (${max}), got ${min}`);
+      }
+    }
+  }
+
+  for (const cycle of dependencyCycles(services ?? {})) {
+    add(['services', cycle[0]!, 'dependsOn'], `dependency cycle: ${cycle.join(' -> ')}`);
+  }
+
+  const policyNames = new Map<string, number>();
+  asArray(root.policies).forEach((value, index) => {
+    const policy = asObject(value);
+    if (!policy) return;
+    if (typeof policy.name === 'string') {
+      const first = policyNames.get(policy.name);
+      if (first !== undefined) add(['policies', index, 'name'], `duplicates the name of policies.${first}`);
+      else policyNames.set(policy.name, index);
+    }
+    asArray(policy.services).forEach((service, position) => {
+      if (typeof service === 'string' && !known(service)) {
+        add(['policies', index, 'services', position], `unknown service ${JSON.stringify(service)}`);
+      }
+    });
+    asArray(policy.do).forEach((action, position) => {
+      const target = asObject(asObject(action)?.failover)?.target;
+      if (typeof target === 'string' && !known(target)) {
+        add(
+          ['policies', index, 'do', position, 'failover', 'target'],
+          `unknown service ${JSON.stringify(target)}`,
+        );
+      }
+    });
+  });
+
+  for (const service of Object.keys(asObject(root.permissions) ?? {})) {
+    if (!known(service)) add(['permissions', service], `unknown service ${JSON.stringify(service)}`, true);
+  }
+
+  asArray(root.escalation).forEach((value, index) => {
+    const webhook = asObject(asObject(value)?.webhook);
+    if (!webhook) return;
+    if (typeof webhook.url === 'string' && !isHttpUrl(webhook.url)) {
+      add(['escalation', index, 'webhook', 'url'], 'must be an http:// or https:// URL');
+    }
+    if (webhook.format === 'pagerduty' && webhook.routingKey === undefined) {
+      add(
+        ['escalation', index, 'webhook', 'routingKey'],
+        'is required for format pagerduty (the Events API v2 integration key)',
+      );
+    }
+  });
+
+  return problems;
+}
+
+function checkCommand(
+  command: string,
+  path: PathSegment[],
+  add: (path: PathSegment[], message: string) => void,
+) {
+  try {
+    if (splitCommand(command).length === 0) add(path, 'must name a program');
+  } catch (error) {
+    if (!(error instanceof CommandLineError)) throw error;
+    add(path, `cannot be split into arguments: it ${error.message}`);
+  }
+}
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+/** Each cycle once, as the names along it with the first repeated at the end. */
+function dependencyCycles(services: Json): string[][] {
+  const edges = (name: string) =>
+    asArray(asObject(services[name])?.dependsOn).filter(
+      (dependency): dependency is string =>
+        typeof dependency === 'string' && dependency !== name && Object.hasOwn(services, dependency),
+    );
+  const state = new Map<string, 'visiting' | 'done'>();
+  const cycles: string[][] = [];
+  const stack: string[] = [];
+  const visit = (name: string) => {
+    state.set(name, 'visiting');
+    stack.push(name);
+    for (const dependency of edges(name)) {
+      if (state.get(dependency) === 'visiting')
+        cycles.push([...stack.slice(stack.indexOf(dependency)), dependency]);
+      else if (!state.has(dependency)) visit(dependency);
+    }
+    stack.pop();
+    state.set(name, 'done');
+  };
+  for (const name of Object.keys(services)) if (!state.has(name)) visit(name);
+  return cycles;
+}

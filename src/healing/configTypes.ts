@@ -1,0 +1,245 @@
+// The shape of a loaded rebound.yaml: every field resolved, every default applied.
+
+import type { CircuitTripOptions } from '../policies/index.ts';
+
+/** The healing actions a policy may run, in the order the docs list them. */
+export const ACTIONS = [
+  'restart-service',
+  'scale-up',
+  'scale-down',
+  'enable-circuit-breaker',
+  'fallback-mode',
+  'failover',
+  'rollback-deployment',
+  'alert-oncall',
+  'exec',
+] as const;
+export type ActionName = (typeof ACTIONS)[number];
+
+export const CONDITION_OPS = ['gt', 'gte', 'lt', 'lte', 'eq', 'neq'] as const;
+export type ConditionOp = (typeof CONDITION_OPS)[number];
+
+export const WEBHOOK_FORMATS = ['generic', 'pagerduty', 'slack'] as const;
+export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];
+
+export const SEVERITIES = ['critical', 'high', 'medium', 'low'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+export const AUTOSCALE_METRICS = ['inflight_per_replica', 'latency_p99', 'cpu_util'] as const;
+export type AutoscaleMetric = (typeof AUTOSCALE_METRICS)[number];
+
+export const BALANCE_STRATEGIES = ['least-loaded', 'round-robin'] as const;
+export type BalanceStrategy = (typeof BALANCE_STRATEGIES)[number];
+
+/** `metric op value`, e.g. `latency_p99 gt 500`; every condition of a list must hold. */
+export interface Condition {
+  readonly metric: string;
+  readonly op: ConditionOp;
+  readonly value: number;
+}
+
+export type HealthProbe =
+  | {
+      readonly kind: 'http';
+      readonly path: string;
+      readonly timeoutMs: number;
+      /** Status codes counted healthy: `[low, high]` inclusive. */
+      readonly expectStatus: readonly [number, number];
+      /** Top-level JSON fields the body must carry with exactly these values. */
+      readonly expectJson: Readonly<Record<string, unknown>> | undefined;
+    }
+  | { readonly kind: 'tcp'; readonly timeoutMs: number }
+  | {
+      readonly kind: 'exec';
+      readonly command: string;
+      readonly argv: readonly string[];
+      readonly timeoutMs: number;
+    };
+
+export interface HealthConfig {
+  readonly probe: HealthProbe;
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  readonly initialDelayMs: number;
+  readonly failureThreshold: number;
+  readonly successThreshold: number;
+}
+
+export interface RestartConfig {
+  readonly backoff: { readonly initialMs: number; readonly factor: number; readonly maxMs: number };
+  readonly maxRestarts: number;
+  readonly windowMs: number;
+}
+
+export interface ReplicasConfig {
+  readonly count: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+export interface ToxicConfig {
+  readonly name?: string;
+  readonly type: string;
+  readonly stream: 'upstream' | 'downstream';
+  readonly toxicity: number;
+  readonly attributes: Readonly<Record<string, unknown>>;
+}
+
+export interface GatewayConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly balance: BalanceStrategy;
+  /** Longest a proxied request may take before the gateway answers 504. */
+  readonly timeoutMs: number;
+  /** Faults injected at the gateway from the start (chaos). */
+  readonly toxics: readonly ToxicConfig[];
+}
+
+export interface FallbackConfig {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: unknown;
+}
+
+export interface BreakerConfig {
+  readonly trip: CircuitTripOptions;
+  readonly openMs: number;
+  readonly openBackoff: { readonly factor: number; readonly maxMs: number } | undefined;
+  readonly halfOpen: { readonly maxCalls: number; readonly successes: number };
+  readonly slowCall: { readonly ms: number; readonly rate: number } | undefined;
+}
+
+export interface SloConfig {
+  readonly target: number;
+  readonly windowDays: number;
+}
+
+export interface AutoscaleConfig {
+  readonly metric: AutoscaleMetric;
+  readonly target: number;
+  readonly min: number;
+  readonly max: number;
+  readonly intervalMs: number;
+  readonly tolerance: number;
+  readonly maxStep: { readonly percent: number; readonly min: number };
+  readonly scaleDownStabilizationMs: number;
+  readonly pid: { readonly kp: number; readonly ki: number; readonly kd: number } | undefined;
+}
+
+export interface MetricsScrapeConfig {
+  readonly path: string;
+  readonly intervalMs: number;
+}
+
+export interface ServiceConfig {
+  readonly name: string;
+  /** The command as written. */
+  readonly command: string;
+  /** `command` split into arguments; `argv[0]` is executed directly, never through a shell. */
+  readonly argv: readonly string[];
+  /** Working directory of the replicas; `undefined`: rebound's own. */
+  readonly cwd: string | undefined;
+  /** Extra environment of every replica (rebound adds `PORT`). */
+  readonly env: Readonly<Record<string, string>>;
+  readonly replicas: ReplicasConfig;
+  readonly gateway: GatewayConfig | undefined;
+  readonly health: HealthConfig;
+  readonly restart: RestartConfig;
+  /** SIGTERM, then SIGKILL after this long. */
+  readonly stopGraceMs: number;
+  readonly dependsOn: readonly string[];
+  readonly fallback: FallbackConfig | undefined;
+  readonly breaker: BreakerConfig;
+  readonly failover: { readonly target: string } | undefined;
+  readonly resources: { readonly memoryMb: number | undefined };
+  readonly metrics: MetricsScrapeConfig | undefined;
+  readonly slo: SloConfig | undefined;
+  readonly autoscale: AutoscaleConfig | undefined;
+}
+
+export type ActionConfig =
+  | {
+      readonly type: Exclude<ActionName, 'exec' | 'scale-up' | 'scale-down' | 'failover'>;
+    }
+  | { readonly type: 'scale-up' | 'scale-down'; readonly by: number }
+  | { readonly type: 'failover'; readonly target: string | undefined }
+  | {
+      readonly type: 'exec';
+      readonly command: string;
+      readonly argv: readonly string[];
+      readonly timeoutMs: number;
+    };
+
+export interface PolicyConfig {
+  readonly name: string;
+  readonly description: string | undefined;
+  /** The services the policy watches: those listed, or every service when the config lists none. */
+  readonly services: readonly string[];
+  readonly when: readonly Condition[];
+  readonly do: readonly ActionConfig[];
+  readonly priority: number;
+  readonly cooldownMs: number;
+  readonly enabled: boolean;
+}
+
+export interface WebhookConfig {
+  readonly url: string;
+  readonly format: WebhookFormat;
+  /** PagerDuty Events API v2 integration key (secret). */
+  readonly routingKey: string | undefined;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly timeoutMs: number;
+}
+
+export interface EscalationConfig {
+  readonly name: string | undefined;
+  readonly webhook: WebhookConfig;
+  /** Only incidents at least this severe are sent here. */
+  readonly minSeverity: Severity;
+}
+
+export interface SeverityRule {
+  readonly when: readonly Condition[];
+  readonly level: Severity;
+}
+
+export interface IncidentsConfig {
+  readonly groupWindowMs: number;
+  /** An incident resolves once its service has been healthy and quiet this long. */
+  readonly resolveAfterMs: number;
+  readonly severity: readonly SeverityRule[];
+}
+
+export interface ChaosConfig {
+  /** The Toxiproxy-compatible API; `undefined`: not served by `rebound up`. */
+  readonly proxyApi: { readonly host: string; readonly port: number } | undefined;
+  readonly proxies: readonly {
+    readonly name: string;
+    readonly listen: string;
+    readonly upstream: string;
+    readonly enabled: boolean;
+  }[];
+}
+
+export interface ServerConfig {
+  readonly host: string;
+  readonly port: number;
+  /** Bearer token for the API (secret); required when `host` is not loopback. */
+  readonly token: string | undefined;
+}
+
+export interface ReboundConfig {
+  /** Where the file came from (for messages), e.g. `rebound.yaml`. */
+  readonly source: string;
+  readonly store: string;
+  readonly server: ServerConfig;
+  /** Services by name, in file order. */
+  readonly services: Readonly<Record<string, ServiceConfig>>;
+  readonly policies: readonly PolicyConfig[];
+  readonly limits: { readonly actionsPerMinute: number; readonly actionsPerHour: number };
+  /** Service name → the actions policies may run on it; a service not listed permits every action. */
+  readonly permissions: Readonly<Record<string, readonly ActionName[]>>;
+  readonly escalation: readonly EscalationConfig[];
+  readonly incidents: IncidentsConfig;
+  readonly chaos: ChaosConfig;
+}

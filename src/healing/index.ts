@@ -1,0 +1,9 @@
+// rebound/healing: the control plane's building blocks; for now the rebound.yaml config.
+
+export { CommandLineError, splitCommand } from './commandLine.ts';
+export { loadConfig, parseConfig, type ParseConfigOptions } from './config.ts';
+export { isLoopback } from './configChecks.ts';
+export { ConfigError, type ConfigProblem, formatProblem, isConfigError } from './configErrors.ts';
+export { REDACTED, redactConfig, redactUrl } from './configRedact.ts';
+export { CONFIG_DEFAULTS } from './configSchema.ts';
+export * from './configTypes.ts';
