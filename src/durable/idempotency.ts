@@ -8,7 +8,6 @@ import {
   type Clock,
   InvalidOptionsError,
   neverAbortedSignal,
-  ReboundError,
   systemClock,
 } from '../policies/index.ts';
 import type { IdempotencyRecord, Store } from '../store/index.ts';

@@ -8,7 +8,6 @@ import {
   InvalidOptionsError,
   IsolatedCircuitError,
   RateLimitedError,
-  ReboundError,
   RetryBudgetExceededError,
   TimeoutError,
 } from '../policies/index.ts';
