@@ -4,6 +4,10 @@
 //
 // Per-step latency is the marginal cost of a step: (time of a 10-step workflow − time of a 0-step
 // workflow) / 10, so the workflow's own start and finish commits are reported apart.
+//
+// Disk latency on a VM drifts by tens of percent from one second to the next, so a store's bare
+// commits and rebound on it are measured in interleaved rounds (bare, 10-step, 0-step, 8 at a time,
+// again), and each figure is the median of its rounds: a slow moment hurts both sides alike.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +25,7 @@ const SEQUENTIAL_WORKFLOWS = Number(process.env.BENCH_WORKFLOWS ?? 200);
 const CONCURRENT_WORKFLOWS = SEQUENTIAL_WORKFLOWS * 2;
 const CONCURRENCY = 8;
 const BARE_COMMITS = SEQUENTIAL_WORKFLOWS * STEPS;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 
 interface Row {
   store: string;
@@ -46,43 +51,78 @@ async function runInParallel(total: number, concurrency: number, one: (i: number
   );
 }
 
-/** Sequential and concurrent figures for a system that runs `workflow(steps)` durably. */
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+/** Runs `count` bare commits and answers the milliseconds each took. */
+type BareCommits = (count: number) => Promise<number>;
+
+/**
+ * Sequential and concurrent figures for a system that runs `workflow(steps)` durably, and those of
+ * the store's bare commits (`bare`) measured in the same rounds, each the median of its rounds.
+ */
 async function measureWorkflows(
   storeName: string,
   system: string,
   workflow: (steps: number) => Promise<unknown>,
-): Promise<Row> {
+  bare?: BareCommits,
+): Promise<Row[]> {
   for (let i = 0; i < 20; i++) await workflow(STEPS); // warm-up
-  let start = process.hrtime.bigint();
-  for (let i = 0; i < SEQUENTIAL_WORKFLOWS; i++) await workflow(STEPS);
-  const withSteps = msSince(start) / SEQUENTIAL_WORKFLOWS;
-  start = process.hrtime.bigint();
-  for (let i = 0; i < SEQUENTIAL_WORKFLOWS; i++) await workflow(0);
-  const empty = msSince(start) / SEQUENTIAL_WORKFLOWS;
-  start = process.hrtime.bigint();
-  await runInParallel(CONCURRENT_WORKFLOWS, CONCURRENCY, () => workflow(STEPS));
-  const concurrentMs = msSince(start);
-  return {
+  await bare?.(100);
+  const sequential = Math.max(1, Math.round(SEQUENTIAL_WORKFLOWS / ROUNDS));
+  const concurrent = Math.max(CONCURRENCY, Math.round(CONCURRENT_WORKFLOWS / ROUNDS));
+  const samples = {
+    bare: [] as number[],
+    step: [] as number[],
+    workflow: [] as number[],
+    concurrent: [] as number[],
+  };
+  for (let round = 0; round < ROUNDS; round++) {
+    if (bare) samples.bare.push(await bare(Math.max(1, Math.round(BARE_COMMITS / ROUNDS))));
+    let start = process.hrtime.bigint();
+    for (let i = 0; i < sequential; i++) await workflow(STEPS);
+    const withSteps = msSince(start) / sequential;
+    start = process.hrtime.bigint();
+    for (let i = 0; i < sequential; i++) await workflow(0);
+    const empty = msSince(start) / sequential;
+    start = process.hrtime.bigint();
+    await runInParallel(concurrent, CONCURRENCY, () => workflow(STEPS));
+    samples.step.push((withSteps - empty) / STEPS);
+    samples.workflow.push(withSteps);
+    samples.concurrent.push((concurrent * STEPS * 1000) / msSince(start));
+  }
+  const rows: Row[] = [];
+  if (bare) rows.push(bareRow(storeName, median(samples.bare)));
+  const workflowMs = median(samples.workflow);
+  rows.push({
     store: storeName,
     system,
-    stepMs: (withSteps - empty) / STEPS,
-    workflowMs: withSteps,
-    sequentialStepsPerSecond: (STEPS * 1000) / withSteps,
-    concurrentStepsPerSecond: (CONCURRENT_WORKFLOWS * STEPS * 1000) / concurrentMs,
-  };
+    stepMs: median(samples.step),
+    workflowMs,
+    sequentialStepsPerSecond: (STEPS * 1000) / workflowMs,
+    concurrentStepsPerSecond: median(samples.concurrent),
+  });
+  return rows;
 }
 
-async function reboundRow(storeName: string, store: Store): Promise<Row> {
+async function reboundRows(storeName: string, store: Store, bare: BareCommits): Promise<Row[]> {
   const engine = workflows(store, { recoverEveryMs: 0 });
   engine.register('bench', async (ctx, steps: number) => {
     for (let i = 0; i < steps; i++) await ctx.step(`step-${i}`, () => step(i));
     return steps;
   });
   try {
-    return await measureWorkflows(storeName, 'rebound', async (steps) => {
-      const handle = await engine.start('bench', steps);
-      return handle.result();
-    });
+    return await measureWorkflows(
+      storeName,
+      'rebound',
+      async (steps) => {
+        const handle = await engine.start('bench', steps);
+        return handle.result();
+      },
+      bare,
+    );
   } finally {
     await engine.close();
   }
@@ -99,32 +139,34 @@ function bareRow(storeName: string, commitMs: number): Row {
   };
 }
 
-function bareSqliteCommitMs(path: string): number {
+/** Bare commits on a SQLite file of their own; close() when done. */
+function bareSqlite(path: string): { commits: BareCommits; close: () => void } {
   const db = new DatabaseSync(path);
   db.exec('PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;');
   db.exec('CREATE TABLE bare (id INTEGER PRIMARY KEY, body TEXT NOT NULL)');
   const insert = db.prepare('INSERT INTO bare (body) VALUES (?)');
   const body = JSON.stringify(step(0));
-  for (let i = 0; i < 100; i++) insert.run(body);
-  const start = process.hrtime.bigint();
-  for (let i = 0; i < BARE_COMMITS; i++) insert.run(body);
-  const ms = msSince(start) / BARE_COMMITS;
-  db.close();
-  return ms;
+  const commits = async (count: number) => {
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < count; i++) insert.run(body);
+    return msSince(start) / count;
+  };
+  return { commits, close: () => db.close() };
 }
 
-async function barePostgresCommitMs(url: string): Promise<number> {
+/** Bare commits on a PostgreSQL database of their own; close() when done. */
+async function barePostgres(url: string): Promise<{ commits: BareCommits; close: () => Promise<void> }> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   await client.query('CREATE TABLE IF NOT EXISTS bare (id BIGSERIAL PRIMARY KEY, body TEXT NOT NULL)');
   const body = JSON.stringify(step(0));
   const insert = { name: 'bare-insert', text: 'INSERT INTO bare (body) VALUES ($1)', values: [body] };
-  for (let i = 0; i < 100; i++) await client.query(insert);
-  const start = process.hrtime.bigint();
-  for (let i = 0; i < BARE_COMMITS; i++) await client.query(insert);
-  const ms = msSince(start) / BARE_COMMITS;
-  await client.end();
-  return ms;
+  const commits = async (count: number) => {
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < count; i++) await client.query(insert);
+    return msSince(start) / count;
+  };
+  return { commits, close: () => client.end() };
 }
 
 async function dbosRow(url: string): Promise<Row> {
@@ -138,7 +180,8 @@ async function dbosRow(url: string): Promise<Row> {
   );
   await DBOS.launch();
   try {
-    return await measureWorkflows('PostgreSQL', 'DBOS Transact', (steps) => benchWorkflow(steps));
+    const [row] = await measureWorkflows('PostgreSQL', 'DBOS Transact', (steps) => benchWorkflow(steps));
+    return row!;
   } finally {
     await DBOS.shutdown();
   }
@@ -175,19 +218,20 @@ let hitsPerSecond: number;
 try {
   console.log(
     `# durable benchmark\n\n${machine()}; ${STEPS}-step workflows: ${SEQUENTIAL_WORKFLOWS} sequential, ` +
-      `${CONCURRENT_WORKFLOWS} with ${CONCURRENCY} at a time; SQLite WAL synchronous=FULL; PostgreSQL fsync on\n`,
+      `${CONCURRENT_WORKFLOWS} with ${CONCURRENCY} at a time, in ${ROUNDS} interleaved rounds (medians); ` +
+      `SQLite WAL synchronous=FULL; PostgreSQL fsync on\n`,
   );
-  rows.push(bareRow('SQLite', bareSqliteCommitMs(join(directory, 'bare.db'))));
+  const sqliteBare = bareSqlite(join(directory, 'bare.db'));
   const sqlite = await openStore(`sqlite:${join(directory, 'state.db')}`);
-  rows.push(await reboundRow('SQLite', sqlite));
+  rows.push(...(await reboundRows('SQLite', sqlite, sqliteBare.commits)));
+  sqliteBare.close();
   hitsPerSecond = await idempotencyHitsPerSecond(sqlite);
   await sqlite.close();
 
-  rows.push(
-    bareRow('PostgreSQL', await barePostgresCommitMs(await postgresDatabase(adminUrl, 'bench_bare'))),
-  );
+  const postgresBare = await barePostgres(await postgresDatabase(adminUrl, 'bench_bare'));
   const postgres = await openStore(await postgresDatabase(adminUrl, 'bench_rebound'));
-  rows.push(await reboundRow('PostgreSQL', postgres));
+  rows.push(...(await reboundRows('PostgreSQL', postgres, postgresBare.commits)));
+  await postgresBare.close();
   await postgres.close();
   rows.push(await dbosRow(await postgresDatabase(adminUrl, 'bench_dbos')));
 } finally {

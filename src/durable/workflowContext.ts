@@ -258,7 +258,9 @@ export class WorkflowRun implements WorkflowContext {
     try {
       const policy = options === undefined ? undefined : policyFor(options, clock);
       if (policy === undefined) {
-        value = await raceAbort(invoke(fn, this.stepContext), this.signal);
+        const returned = fn(this.stepContext);
+        // An answer given synchronously has nothing to wait for, so nothing to race the signal with.
+        value = isThenable(returned) ? await raceAbort(Promise.resolve(returned), this.signal) : returned;
       } else {
         attempts = 0;
         value = await policy.execute((context) => {
@@ -356,12 +358,12 @@ export class WorkflowRun implements WorkflowContext {
   }
 }
 
-function invoke<T>(fn: Operation<T>, context: ExecuteContext): Promise<T> {
-  try {
-    return Promise.resolve(fn(context));
-  } catch (error) {
-    return Promise.reject(error);
-  }
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
 }
 
 /** retry() around timeout() as the options ask, or undefined for neither (the step runs bare). */

@@ -76,12 +76,45 @@ forEachBackend((fixture) => {
       assert.equal(await engine.get('nope'), undefined);
     });
 
-    it('gives a started workflow a UUID when no id is given', async () => {
+    it('gives a started workflow a UUID when no id is given: version 7, ordered by start time', async () => {
       const engine = engineOn(await open());
       engine.register('noop', async () => 'done');
+      const before = Date.now();
       const handle = await engine.start('noop');
-      assert.match(handle.id, /^[0-9a-f-]{36}$/);
+      const later = await engine.start('noop');
+      const after = Date.now();
+      const version7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+      assert.match(handle.id, version7);
+      assert.match(later.id, version7);
+      assert.notEqual(handle.id, later.id);
+      // The first 48 bits are the start time in milliseconds: ids of workflows started together sort together.
+      const timeOf = (id: string) => parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
+      assert.ok(timeOf(handle.id) >= before && timeOf(handle.id) <= timeOf(later.id));
+      assert.ok(timeOf(later.id) <= after);
       assert.equal(await handle.result(), 'done');
+      assert.equal(await later.result(), 'done');
+    });
+
+    it('takes a step answer given synchronously, as a promise, or as any thenable', async () => {
+      const engine = engineOn(await open());
+      const thenable = { then: (resolve: (value: string) => void) => resolve('from a thenable') };
+      engine.register('answers', async (ctx) => [
+        await ctx.step('sync', () => 'at once'),
+        await ctx.step('promise', async () => 'later'),
+        await ctx.step('thenable', () => thenable as unknown as PromiseLike<string>),
+        await ctx
+          .step('sync-throw', () => {
+            throw new Error('thrown at once');
+          })
+          .catch((error: Error) => error.message),
+      ]);
+      const handle = await engine.start('answers', undefined, { id: 'answers' });
+      assert.deepEqual(await handle.result(), ['at once', 'later', 'from a thenable', 'thrown at once']);
+      const info = await engine.get('answers');
+      assert.deepEqual(
+        info?.steps.map((step) => step.status),
+        ['succeeded', 'succeeded', 'succeeded', 'failed'],
+      );
     });
 
     it('runs one id once: starting it again (at once or later) answers the same workflow', async () => {

@@ -158,7 +158,7 @@ export class WorkflowEngine {
   ): Promise<WorkflowHandle<O>> {
     this.assertOpen();
     if (!this.registry.has(name)) throw new UnknownWorkflowError(name);
-    const id = options.id ?? randomUUID();
+    const id = options.id ?? timeOrderedUuid();
     if (typeof id !== 'string' || id === '') {
       throw new InvalidOptionsError([`start options.id must be a non-empty string, got ${String(id)}`]);
     }
@@ -388,6 +388,17 @@ export class WorkflowEngine {
     if (isWorkflowEngineClosedError(error)) return;
     if (this.errorEmitter.active) this.errorEmitter.emit({ during, error });
   }
+}
+
+/**
+ * A UUID of version 7 (RFC 9562): the time in milliseconds, then 74 random bits. Workflows started
+ * together get neighbouring ids, so their rows and step records land on the same few index pages
+ * of the store instead of one random page each: fewer pages written per commit.
+ */
+function timeOrderedUuid(now = Date.now()): string {
+  const time = now.toString(16).padStart(12, '0');
+  // A version 4 UUID is 'xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx': keep its random part and variant.
+  return `${time.slice(0, 8)}-${time.slice(8, 12)}-7${randomUUID().slice(15)}`;
 }
 
 /**

@@ -239,6 +239,98 @@ if (!serverUrl) {
       }
     });
 
+    it('writes creates, step records and finishes of one turn in one statement, each fenced and answered', async () => {
+      const [store, observer] = [await openPostgresStore(url), await openPostgresStore(url)];
+      const client = new pg.Client(url);
+      await client.connect();
+      try {
+        const ws = store.workflows;
+        const mine = (id: string): WorkflowRecord => ({
+          ...workflowOf(id),
+          status: 'running',
+          owner: 'mine',
+        });
+        for (const id of ['one-steps', 'one-done']) await ws.create(mine(id));
+        await ws.create({ ...workflowOf('one-foreign'), status: 'running', owner: 'other' });
+        const old = (await ws.create(workflowOf('one-old'))).workflow;
+
+        const outcomes = await Promise.all([
+          ws.create(mine('one-new')),
+          ws.create(mine('one-old')),
+          ws.recordStep(stepOf('one-new', 0), 'mine'), // waits for the create: the next statement
+          ...[0, 1, 2].map((position) => ws.recordStep(stepOf('one-steps', position), 'mine')),
+          ws.recordStep(stepOf('one-steps', 0), 'mine'), // a second record: the next statement refuses it
+          ws.finish('one-done', 'mine', { status: 'succeeded', output: '"ok"' }, 9),
+          ws.finish('one-foreign', 'mine', { status: 'succeeded', output: '"no"' }, 9),
+          ws.recordStep(stepOf('one-foreign', 0), 'mine'),
+        ]);
+        assert.deepEqual(outcomes, [
+          { created: true, workflow: mine('one-new') },
+          { created: false, workflow: old },
+          true,
+          true,
+          true,
+          true,
+          false,
+          true,
+          false,
+          false,
+        ]);
+        // Rows one transaction wrote carry its id as xmin.
+        const xmin = async (sql: string, values: unknown[]) =>
+          (await client.query<{ xmin: string }>(sql, values)).rows.map((row) => row.xmin);
+        const workflowXmin = (ids: string[]) =>
+          xmin('SELECT xmin::text FROM rebound_workflows WHERE id = ANY($1) ORDER BY id', [ids]);
+        const stepXmin = (id: string) =>
+          xmin('SELECT xmin::text FROM rebound_steps WHERE workflow_id = $1 ORDER BY position', [id]);
+        const batch = new Set([
+          ...(await workflowXmin(['one-new', 'one-done'])),
+          ...(await stepXmin('one-steps')),
+        ]);
+        assert.equal(batch.size, 1, 'the create, the three records and the finish share one commit');
+        const [next] = await stepXmin('one-new');
+        assert.ok(next !== undefined && !batch.has(next), 'the record after its create is in a later commit');
+        assert.equal((await observer.workflows.get('one-done'))?.status, 'succeeded');
+        assert.equal((await observer.workflows.get('one-foreign'))?.status, 'running');
+        assert.deepEqual(await observer.workflows.steps('one-foreign'), []);
+        assert.deepEqual(await observer.workflows.steps('one-new'), [stepOf('one-new', 0)]);
+      } finally {
+        await client.end();
+        await closeAll([store, observer]);
+      }
+    });
+
+    it('fails only the write at fault when a grouped statement fails, answering the others', async () => {
+      const store = await openPostgresStore(url);
+      try {
+        const ws = store.workflows;
+        const mine = (id: string): WorkflowRecord => ({
+          ...workflowOf(id),
+          status: 'running',
+          owner: 'mine',
+        });
+        for (const id of ['fault-a', 'fault-b', 'fault-done']) await ws.create(mine(id));
+        const outcomes = await Promise.allSettled([
+          ws.recordStep(stepOf('fault-a', 0), 'mine'),
+          ws.recordStep({ ...stepOf('fault-b', 0), status: 'bogus' as 'failed' }, 'mine'),
+          ws.create(mine('fault-new')),
+          ws.finish('fault-done', 'mine', { status: 'failed', error: '"e"' }, 9),
+          ws.recordStep(stepOf('fault-b', 1), 'mine'),
+        ]);
+        assert.deepEqual(
+          outcomes.map((outcome) => outcome.status),
+          ['fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled'],
+        );
+        assert.match(String((outcomes[1] as PromiseRejectedResult).reason), /check constraint/);
+        assert.deepEqual(await ws.steps('fault-a'), [stepOf('fault-a', 0)]);
+        assert.deepEqual(await ws.steps('fault-b'), [stepOf('fault-b', 1)]);
+        assert.equal((await ws.get('fault-new'))?.status, 'running');
+        assert.equal((await ws.get('fault-done'))?.status, 'failed');
+      } finally {
+        await store.close();
+      }
+    });
+
     it('migrates once when several processes open a new database at once', async () => {
       const fresh = await databases.create();
       const stores = await Promise.all(Array.from({ length: 6 }, () => openPostgresStore(fresh)));

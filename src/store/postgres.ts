@@ -1,12 +1,13 @@
 // The PostgreSQL store (`postgres://`): the Store interface on a `pg` Pool, for several processes or
-// machines sharing one database. Schema from postgresMigrations.ts, step group commit from
-// postgresStepWriter.ts.
+// machines sharing one database. Schema from postgresMigrations.ts, group commit of workflow writes
+// (creates, step records, finishes) from postgresWorkflowWriter.ts. Every statement is named, so
+// each connection parses and plans it once.
 
 import pg from 'pg';
 import { InvalidOptionsError } from '../policies/index.ts';
 import { StoreClosedError, StoreOpenError, StoreSchemaError, StoreUrlError } from './errors.ts';
 import { migrate } from './postgresMigrations.ts';
-import { PostgresStepWriter } from './postgresStepWriter.ts';
+import { PostgresWorkflowWriter } from './postgresWorkflowWriter.ts';
 import type {
   ClaimOutcome,
   ExecutorRecord,
@@ -159,19 +160,20 @@ class PostgresStore implements Store {
   readonly workflows: WorkflowStore;
   readonly kv: KeyValueStore;
   private readonly pool: pg.Pool;
-  private readonly steps: PostgresStepWriter;
+  private readonly writer: PostgresWorkflowWriter;
   private closing: Promise<void> | undefined;
 
   constructor(pool: pg.Pool, url: string, schemaVersion: number, poolSize: number) {
     this.pool = pool;
     this.url = url;
     this.schemaVersion = schemaVersion;
-    this.steps = new PostgresStepWriter(pool, poolSize);
+    this.writer = new PostgresWorkflowWriter(pool, poolSize);
     this.idempotency = {
       claim: (claim) => this.claimKey(claim),
       complete: async (key, owner, result, expiresAt) =>
         (
           await this.run(
+            'rebound_idempotency_complete',
             `UPDATE rebound_idempotency SET status = 'completed', result = $3, expires_at = $4
            WHERE key = $1 AND owner = $2 AND status = 'in-progress'`,
             [key, owner, result, expiresAt],
@@ -180,6 +182,7 @@ class PostgresStore implements Store {
       renew: async (key, owner, leaseUntil) =>
         (
           await this.run(
+            'rebound_idempotency_renew',
             `UPDATE rebound_idempotency SET lease_until = $3
            WHERE key = $1 AND owner = $2 AND status = 'in-progress'`,
             [key, owner, leaseUntil],
@@ -187,45 +190,55 @@ class PostgresStore implements Store {
         ).rowCount === 1,
       release: async (key, owner) => {
         await this.run(
+          'rebound_idempotency_release',
           `DELETE FROM rebound_idempotency WHERE key = $1 AND owner = $2 AND status = 'in-progress'`,
           [key, owner],
         );
       },
       get: async (key) => this.readIdempotency(key),
       purgeExpired: async (now) =>
-        (await this.run('DELETE FROM rebound_idempotency WHERE expires_at <= $1', [now])).rowCount ?? 0,
+        (
+          await this.run(
+            'rebound_idempotency_purge',
+            'DELETE FROM rebound_idempotency WHERE expires_at <= $1',
+            [now],
+          )
+        ).rowCount ?? 0,
     };
     this.workflows = {
-      create: (workflow) => this.createWorkflow(workflow),
+      create: (workflow) => {
+        if (this.closing) return Promise.reject(new StoreClosedError());
+        return this.writer.create(workflow);
+      },
       get: async (id) =>
         (
-          await this.run<WorkflowRecord>(`SELECT ${WORKFLOW_COLUMNS} FROM rebound_workflows WHERE id = $1`, [
-            id,
-          ])
+          await this.run<WorkflowRecord>(
+            'rebound_get_workflow',
+            `SELECT ${WORKFLOW_COLUMNS} FROM rebound_workflows WHERE id = $1`,
+            [id],
+          )
         ).rows[0],
       list: (filter) => this.listWorkflows(filter ?? {}),
       steps: async (workflowId) =>
         (
           await this.run<StepRecord>(
+            'rebound_steps',
             `SELECT ${STEP_COLUMNS} FROM rebound_steps WHERE workflow_id = $1 ORDER BY position`,
             [workflowId],
           )
         ).rows,
       recordStep: (step, owner) => {
         if (this.closing) return Promise.reject(new StoreClosedError());
-        return this.steps.record(step, owner);
+        return this.writer.record(step, owner);
       },
-      finish: async (id, owner, outcome, now) =>
-        (
-          await this.run(
-            `UPDATE rebound_workflows SET status = $3, output = $4, error = $5, updated_at = $6
-           WHERE id = $1 AND owner = $2 AND ${UNFINISHED}`,
-            [id, owner, outcome.status, outcome.output ?? null, outcome.error ?? null, now],
-          )
-        ).rowCount === 1,
+      finish: (id, owner, outcome, now) => {
+        if (this.closing) return Promise.reject(new StoreClosedError());
+        return this.writer.finish(id, owner, outcome, now);
+      },
       cancel: async (id, now) =>
         (
           await this.run(
+            'rebound_cancel_workflow',
             `UPDATE rebound_workflows SET status = 'cancelled', updated_at = $2 WHERE id = $1 AND ${UNFINISHED}`,
             [id, now],
           )
@@ -233,6 +246,7 @@ class PostgresStore implements Store {
       claim: async (id, owner, expectedOwner, now) =>
         (
           await this.run(
+            'rebound_claim_workflow',
             `UPDATE rebound_workflows SET owner = $2, status = 'running', updated_at = $4
            WHERE id = $1 AND owner IS NOT DISTINCT FROM $3 AND ${UNFINISHED}`,
             [id, owner, expectedOwner, now],
@@ -240,6 +254,7 @@ class PostgresStore implements Store {
         ).rowCount === 1,
       heartbeat: async (executor) => {
         await this.run(
+          'rebound_heartbeat',
           `INSERT INTO rebound_executors (id, host, pid, heartbeat_at) VALUES ($1, $2, $3, $4)
            ON CONFLICT (id) DO UPDATE SET host = EXCLUDED.host, pid = EXCLUDED.pid,
              heartbeat_at = EXCLUDED.heartbeat_at`,
@@ -247,11 +262,12 @@ class PostgresStore implements Store {
         );
       },
       removeExecutor: async (id) => {
-        await this.run('DELETE FROM rebound_executors WHERE id = $1', [id]);
+        await this.run('rebound_remove_executor', 'DELETE FROM rebound_executors WHERE id = $1', [id]);
       },
       executors: async () =>
         (
           await this.run<ExecutorRecord>(
+            'rebound_executors',
             `SELECT id, host, pid, heartbeat_at AS "heartbeatAt" FROM rebound_executors ORDER BY id`,
           )
         ).rows,
@@ -260,23 +276,29 @@ class PostgresStore implements Store {
       get: async (namespace, key) =>
         (
           await this.run<KeyValueEntry>(
+            'rebound_kv_get',
             `SELECT key, value, updated_at AS "updatedAt" FROM rebound_kv WHERE namespace = $1 AND key = $2`,
             [namespace, key],
           )
         ).rows[0],
       set: async (namespace, key, value, now) => {
         await this.run(
+          'rebound_kv_set',
           `INSERT INTO rebound_kv (namespace, key, value, updated_at) VALUES ($1, $2, $3, $4)
            ON CONFLICT (namespace, key) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at`,
           [namespace, key, value, now],
         );
       },
       delete: async (namespace, key) => {
-        await this.run('DELETE FROM rebound_kv WHERE namespace = $1 AND key = $2', [namespace, key]);
+        await this.run('rebound_kv_delete', 'DELETE FROM rebound_kv WHERE namespace = $1 AND key = $2', [
+          namespace,
+          key,
+        ]);
       },
       list: async (namespace) =>
         (
           await this.run<KeyValueEntry>(
+            'rebound_kv_list',
             `SELECT key, value, updated_at AS "updatedAt" FROM rebound_kv WHERE namespace = $1 ORDER BY key`,
             [namespace],
           )
@@ -286,22 +308,25 @@ class PostgresStore implements Store {
 
   close(): Promise<void> {
     this.closing ??= (async () => {
-      await this.steps.close();
+      await this.writer.close();
       await this.pool.end();
     })();
     return this.closing;
   }
 
+  /** Runs a statement on a pooled connection, prepared there under `name` the first time. */
   private async run<Row extends pg.QueryResultRow = pg.QueryResultRow>(
+    name: string,
     text: string,
-    values?: unknown[],
+    values: unknown[] = [],
   ): Promise<pg.QueryResult<Row>> {
     if (this.closing) throw new StoreClosedError();
-    return this.pool.query<Row>(text, values);
+    return this.pool.query<Row>({ name, text, values });
   }
 
   private async readIdempotency(key: string): Promise<IdempotencyRecord | undefined> {
     const { rows } = await this.run<IdempotencyRecord>(
+      'rebound_idempotency_get',
       `SELECT ${IDEMPOTENCY_COLUMNS} FROM rebound_idempotency WHERE key = $1`,
       [key],
     );
@@ -312,7 +337,7 @@ class PostgresStore implements Store {
     // Not claimed and then gone (released in between): claim again. Bounded, since each round
     // needs another process to delete the record between our two statements.
     for (let round = 0; ; round++) {
-      const { rows } = await this.run<{ takenOver: boolean }>(CLAIM, [
+      const { rows } = await this.run<{ takenOver: boolean }>('rebound_idempotency_claim', CLAIM, [
         claim.key,
         claim.name,
         claim.paramsHash,
@@ -328,32 +353,6 @@ class PostgresStore implements Store {
         throw new Error(`idempotency key ${claim.key} kept vanishing while being claimed`);
       }
     }
-  }
-
-  private async createWorkflow(
-    workflow: WorkflowRecord,
-  ): Promise<{ created: boolean; workflow: WorkflowRecord }> {
-    const inserted = await this.run<WorkflowRecord>(
-      `INSERT INTO rebound_workflows (id, name, status, input, output, error, owner, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-       ON CONFLICT (id) DO NOTHING
-       RETURNING ${WORKFLOW_COLUMNS}`,
-      [
-        workflow.id,
-        workflow.name,
-        workflow.status,
-        workflow.input,
-        workflow.output,
-        workflow.error,
-        workflow.owner,
-        workflow.createdAt,
-        workflow.updatedAt,
-      ],
-    );
-    if (inserted.rows[0]) return { created: true, workflow: inserted.rows[0] };
-    const existing = await this.workflows.get(workflow.id);
-    if (!existing) throw new Error(`workflow ${workflow.id} existed and then vanished while being created`);
-    return { created: false, workflow: existing };
   }
 
   private async listWorkflows(filter: WorkflowFilter): Promise<WorkflowRecord[]> {
@@ -378,6 +377,10 @@ class PostgresStore implements Store {
       values.push(filter.limit);
       text += ` LIMIT $${values.length}`;
     }
-    return (await this.run<WorkflowRecord>(text, values)).rows;
+    // One prepared statement per shape of filter: the text depends on nothing else.
+    const name = `rebound_list_${filter.status !== undefined ? 's' : ''}${filter.name !== undefined ? 'n' : ''}${
+      filter.owner !== undefined ? 'o' : ''
+    }${filter.limit !== undefined ? 'l' : ''}`;
+    return (await this.run<WorkflowRecord>(name, text, values)).rows;
   }
 }

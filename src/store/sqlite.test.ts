@@ -21,7 +21,7 @@ import { after, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { storeContract } from './contract.ts';
-import { openStore, type Store, type StepRecord } from './index.ts';
+import { openStore, type Store, type StepRecord, type WorkflowRecord } from './index.ts';
 import { sqliteDatabaseOf } from './sqlite.ts';
 import { SQLITE_MIGRATIONS } from './sqliteMigrations.ts';
 
@@ -53,6 +53,36 @@ async function runningWorkflow(store: Store, id = 'wf-1'): Promise<void> {
     updatedAt: 1,
   });
   await store.workflows.claim(id, 'exec-a', null, 2);
+}
+
+function workflowOf(id: string): WorkflowRecord {
+  return {
+    id,
+    name: 'n',
+    status: 'running',
+    input: '{}',
+    output: null,
+    error: null,
+    owner: 'exec-a',
+    createdAt: 1,
+    updatedAt: 1,
+  };
+}
+
+/**
+ * How many transactions the WAL holds: its valid frames (salts as in its header) that end a
+ * commit (a non-zero database size). Exact while no checkpoint resets it, as in these small tests.
+ */
+function walCommits(path: string): number {
+  const wal = readFileSync(`${path}-wal`);
+  const pageSize = wal.readUInt32BE(8);
+  const [salt1, salt2] = [wal.readUInt32BE(16), wal.readUInt32BE(20)];
+  let commits = 0;
+  for (let offset = 32; offset + 24 + pageSize <= wal.length; offset += 24 + pageSize) {
+    if (wal.readUInt32BE(offset + 8) !== salt1 || wal.readUInt32BE(offset + 12) !== salt2) break;
+    if (wal.readUInt32BE(offset + 4) !== 0) commits++;
+  }
+  return commits;
 }
 
 function step(position: number, workflowId = 'wf-1'): StepRecord {
@@ -366,6 +396,76 @@ describe('sqlite store: several connections and group commit', () => {
       groupFrames < sequentialFrames / 2,
       `group ${groupFrames} frames vs sequential ${sequentialFrames}`,
     );
+    await store.close();
+  });
+
+  it('commits every workflow write of one event-loop turn in one transaction, in call order', async () => {
+    const path = freshPath();
+    const store = await openStore(`sqlite:${path}`);
+    const ws = store.workflows;
+    for (const id of ['wf-0', 'wf-1', 'wf-2', 'wf-3', 'wf-4']) await runningWorkflow(store, id);
+    await ws.create({ ...workflowOf('wf-free'), owner: null });
+    const before = walCommits(path);
+
+    const bad = { ...step(1, 'wf-4'), status: 'bogus' as 'failed' };
+    const outcomes = await Promise.allSettled([
+      ws.create(workflowOf('wf-new')),
+      ws.create(workflowOf('wf-0')), // exists: answers the stored record
+      ws.recordStep(step(0, 'wf-new'), 'exec-a'), // sees the create just before it
+      ws.claim('wf-free', 'exec-a', null, 3),
+      ws.recordStep(step(0, 'wf-free'), 'exec-a'), // sees the claim just before it
+      ws.recordStep(step(0, 'wf-1'), 'exec-a'),
+      ws.finish('wf-1', 'exec-a', { status: 'succeeded', output: '"done"' }, 4),
+      ws.recordStep(step(1, 'wf-1'), 'exec-a'), // after the finish: refused
+      ws.finish('wf-2', 'exec-x', { status: 'failed', error: '"no"' }, 4), // not the owner
+      ws.cancel('wf-3', 5),
+      ws.recordStep(step(0, 'wf-3'), 'exec-a'), // after the cancel: refused
+      ws.recordStep(bad, 'exec-a'), // breaks a constraint: fails alone
+      ws.recordStep(step(0, 'wf-4'), 'exec-a'),
+      ws.heartbeat({ id: 'exec-a', host: 'h', pid: 1, heartbeatAt: 6 }),
+    ]);
+    assert.equal(walCommits(path) - before, 1, 'one commit for the whole turn');
+    const values = outcomes.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value : 'rejected'));
+    assert.deepEqual(values, [
+      { created: true, workflow: workflowOf('wf-new') },
+      {
+        created: false,
+        workflow: { ...workflowOf('wf-0'), status: 'running', owner: 'exec-a', updatedAt: 2 },
+      },
+      true,
+      true,
+      true,
+      true,
+      true,
+      false,
+      false,
+      true,
+      false,
+      'rejected',
+      true,
+      undefined,
+    ]);
+    assert.deepEqual(
+      [await ws.get('wf-1'), await ws.get('wf-2'), await ws.get('wf-3')].map((workflow) => workflow?.status),
+      ['succeeded', 'running', 'cancelled'],
+    );
+    assert.deepEqual(await ws.steps('wf-1'), [step(0, 'wf-1')]);
+    assert.deepEqual(await ws.steps('wf-4'), [step(0, 'wf-4')]);
+    assert.deepEqual(await ws.executors(), [{ id: 'exec-a', host: 'h', pid: 1, heartbeatAt: 6 }]);
+    await store.close();
+  });
+
+  it('lets a read see the writes requested before it, even within the same turn', async () => {
+    const store = await openStore(`sqlite:${freshPath()}`);
+    const ws = store.workflows;
+    const created = ws.create(workflowOf('wf-seen'));
+    const claimed = ws.claim('wf-seen', 'exec-a', 'exec-a', 2);
+    const recorded = ws.recordStep(step(0, 'wf-seen'), 'exec-a');
+    assert.equal((await ws.get('wf-seen'))?.id, 'wf-seen');
+    assert.deepEqual(await ws.steps('wf-seen'), [step(0, 'wf-seen')]);
+    assert.equal((await created).created, true);
+    assert.equal(await claimed, true);
+    assert.equal(await recorded, true);
     await store.close();
   });
 

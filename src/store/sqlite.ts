@@ -1,5 +1,5 @@
 // The SQLite adapter on node:sqlite: one synchronous connection per store, WAL, durable commits by
-// default, every statement prepared once. Workflows and their group-committed steps live in
+// default, every statement prepared once. Workflows and their group-committed writes live in
 // sqliteWorkflows.ts, the schema in sqliteMigrations.ts.
 
 import { accessSync, constants, mkdirSync, statSync } from 'node:fs';

@@ -1,16 +1,22 @@
-// Workflows on SQLite. Step records are group-committed: those that arrive within one event-loop
-// turn are written by one BEGIN IMMEDIATE…COMMIT on setImmediate, each fenced by owner and status
-// on its own, and each caller's promise resolves once that commit is durable.
+// Workflows on SQLite. Every write (create, claim, finish, cancel, step records, heartbeats) is
+// group-committed: those requested within one event-loop turn run in call order inside one
+// BEGIN IMMEDIATE…COMMIT on setImmediate, each on its own terms (its own fence, its own outcome, a
+// constraint it breaks fails it alone), and each caller's promise resolves once that commit is durable.
 
 import type { SQLInputValue, StatementSync } from 'node:sqlite';
 import { StoreClosedError } from './errors.ts';
 import { ensureOpen, type SqliteConnection } from './sqliteConnection.ts';
 import type { ExecutorRecord, StepRecord, WorkflowFilter, WorkflowRecord, WorkflowStore } from './types.ts';
 
-interface PendingStep {
-  /** The insert's parameters, taken when the step was recorded: later changes to the object don't count. */
+/** What a queued write answers: whether it changed its row, the created-or-found workflow, or nothing. */
+type Answer = 'changed' | 'created' | 'nothing';
+
+interface PendingWrite {
+  readonly statement: StatementSync;
+  /** Taken when the write was requested: later changes to the caller's objects don't count. */
   readonly params: SQLInputValue[];
-  readonly resolve: (recorded: boolean) => void;
+  readonly answer: Answer;
+  readonly resolve: (value: never) => void;
   readonly reject: (error: unknown) => void;
 }
 
@@ -37,7 +43,7 @@ export class SqliteWorkflowStore implements WorkflowStore {
   readonly #rollback: StatementSync;
   /** List statements by the shape of their filter. */
   readonly #lists = new Map<string, StatementSync>();
-  #queue: PendingStep[] = [];
+  #queue: PendingWrite[] = [];
   #flushScheduled = false;
   readonly #flushSoon = (): void => {
     this.#flushScheduled = false;
@@ -87,21 +93,22 @@ export class SqliteWorkflowStore implements WorkflowStore {
     this.#rollback = db.prepare('ROLLBACK');
   }
 
-  async create(workflow: WorkflowRecord): Promise<{ created: boolean; workflow: WorkflowRecord }> {
-    this.#enter();
-    const inserted = this.#insert.run(
-      workflow.id,
-      workflow.name,
-      workflow.status,
-      workflow.input,
-      workflow.output,
-      workflow.error,
-      workflow.owner,
-      workflow.createdAt,
-      workflow.updatedAt,
+  create(workflow: WorkflowRecord): Promise<{ created: boolean; workflow: WorkflowRecord }> {
+    return this.#enqueue(
+      this.#insert,
+      [
+        workflow.id,
+        workflow.name,
+        workflow.status,
+        workflow.input,
+        workflow.output,
+        workflow.error,
+        workflow.owner,
+        workflow.createdAt,
+        workflow.updatedAt,
+      ],
+      'created',
     );
-    if (inserted.changes === 1) return { created: true, workflow: this.#read(workflow.id)! };
-    return { created: false, workflow: this.#read(workflow.id)! };
   }
 
   async get(id: string): Promise<WorkflowRecord | undefined> {
@@ -151,57 +158,52 @@ export class SqliteWorkflowStore implements WorkflowStore {
   }
 
   recordStep(step: StepRecord, owner: string): Promise<boolean> {
-    if (this.#connection.closed) return Promise.reject(new StoreClosedError());
-    const params: SQLInputValue[] = [
-      step.workflowId,
-      step.position,
-      step.name,
-      step.status,
-      step.output,
-      step.checksum,
-      step.attempts,
-      step.startedAt,
-      step.endedAt,
-      owner,
-    ];
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ params, resolve, reject });
-      if (!this.#flushScheduled) {
-        this.#flushScheduled = true;
-        setImmediate(this.#flushSoon);
-      }
-    });
+    return this.#enqueue(
+      this.#insertStep,
+      [
+        step.workflowId,
+        step.position,
+        step.name,
+        step.status,
+        step.output,
+        step.checksum,
+        step.attempts,
+        step.startedAt,
+        step.endedAt,
+        owner,
+      ],
+      'changed',
+    );
   }
 
-  async finish(
+  finish(
     id: string,
     owner: string,
     outcome: { status: 'succeeded' | 'failed'; output?: string; error?: string },
     now: number,
   ): Promise<boolean> {
-    this.#enter();
     const { status, output = null, error = null } = outcome;
-    return this.#finish.run(status, output, error, now, id, owner).changes === 1;
+    return this.#enqueue(this.#finish, [status, output, error, now, id, owner], 'changed');
   }
 
-  async cancel(id: string, now: number): Promise<boolean> {
-    this.#enter();
-    return this.#cancel.run(now, id).changes === 1;
+  cancel(id: string, now: number): Promise<boolean> {
+    return this.#enqueue(this.#cancel, [now, id], 'changed');
   }
 
-  async claim(id: string, owner: string, expectedOwner: string | null, now: number): Promise<boolean> {
-    this.#enter();
-    return this.#claim.run(owner, now, id, expectedOwner).changes === 1;
+  claim(id: string, owner: string, expectedOwner: string | null, now: number): Promise<boolean> {
+    return this.#enqueue(this.#claim, [owner, now, id, expectedOwner], 'changed');
   }
 
-  async heartbeat(executor: ExecutorRecord): Promise<void> {
-    this.#enter();
-    this.#heartbeat.run(executor.id, executor.host, executor.pid, executor.heartbeatAt);
+  heartbeat(executor: ExecutorRecord): Promise<void> {
+    return this.#enqueue(
+      this.#heartbeat,
+      [executor.id, executor.host, executor.pid, executor.heartbeatAt],
+      'nothing',
+    );
   }
 
-  async removeExecutor(id: string): Promise<void> {
-    this.#enter();
-    this.#removeExecutor.run(id);
+  removeExecutor(id: string): Promise<void> {
+    return this.#enqueue(this.#removeExecutor, [id], 'nothing');
   }
 
   async executors(): Promise<ExecutorRecord[]> {
@@ -210,38 +212,75 @@ export class SqliteWorkflowStore implements WorkflowStore {
   }
 
   /**
-   * Commits every queued step record in one transaction and settles their promises. Also run before
-   * any other workflow call, so that calls take effect in the order they were made.
+   * Commits every queued write in one transaction, in call order, and settles their promises. Also
+   * run before any read, so that a read sees every write requested before it.
    */
   flush(): void {
     const batch = this.#queue;
     if (batch.length === 0) return;
     this.#queue = [];
+    if (batch.length === 1) {
+      // One write alone is one statement: in autocommit it is as atomic and durable, and cheaper.
+      const write = batch[0]!;
+      let answer: unknown;
+      try {
+        answer = this.#apply(write);
+      } catch (error) {
+        write.reject(error);
+        return;
+      }
+      write.resolve(answer as never);
+      return;
+    }
     const { db } = this.#connection;
-    const outcomes: unknown[] = new Array(batch.length);
+    const answers: unknown[] = new Array(batch.length);
+    const failed: boolean[] = new Array(batch.length).fill(false);
     try {
       this.#begin.run();
       for (let index = 0; index < batch.length; index++) {
         try {
-          outcomes[index] = this.#insertStep.run(...batch[index]!.params).changes === 1;
+          answers[index] = this.#apply(batch[index]!);
         } catch (error) {
           // A constraint error undoes only its own statement; anything that ended the transaction
-          // undid the records before it too, so it fails the whole batch.
+          // undid the writes before it too, so it fails the whole batch.
           if (!db.isTransaction) throw error;
-          outcomes[index] = error instanceof Error ? error : new Error(String(error));
+          failed[index] = true;
+          answers[index] = error;
         }
       }
       this.#commit.run();
     } catch (error) {
       if (db.isTransaction) this.#rollback.run();
-      for (const pending of batch) pending.reject(error);
+      for (const write of batch) write.reject(error);
       return;
     }
     for (let index = 0; index < batch.length; index++) {
-      const outcome = outcomes[index];
-      if (typeof outcome === 'boolean') batch[index]!.resolve(outcome);
-      else batch[index]!.reject(outcome);
+      if (failed[index]) batch[index]!.reject(answers[index]);
+      else batch[index]!.resolve(answers[index] as never);
     }
+  }
+
+  /** Runs one write (inside the batch's transaction when there is one) and returns its answer. */
+  #apply(write: PendingWrite): unknown {
+    const { changes } = write.statement.run(...write.params);
+    if (write.answer === 'changed') return changes === 1;
+    if (write.answer === 'nothing') return undefined;
+    // Read back in the same transaction: the record as this commit leaves it, created or found.
+    const id = write.params[0] as string;
+    const workflow = this.#read(id);
+    if (workflow === undefined) throw new Error(`workflow ${id} vanished while being created`);
+    return { created: changes === 1, workflow };
+  }
+
+  #enqueue<T>(statement: StatementSync, params: SQLInputValue[], answer: Answer): Promise<T> {
+    if (this.#connection.closed) return Promise.reject(new StoreClosedError());
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ statement, params, answer, resolve: resolve as (value: never) => void, reject });
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        setImmediate(this.#flushSoon);
+      }
+    });
   }
 
   #enter(): void {
