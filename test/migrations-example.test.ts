@@ -140,7 +140,11 @@ interface Facts {
 }
 
 function sqliteFacts(path: string): Facts {
-  const db = new DatabaseSync(path, { readOnly: true });
+  // Read-write, not read-only: after a kill -9 the target may hold a hot rollback journal, which only
+  // a writable connection can roll back (a read-only one fails with SQLITE_READONLY_ROLLBACK). That
+  // recovery is what the next agent would do; this never creates a missing file.
+  if (!existsSync(path)) throw new Error(`no target database at ${path}`);
+  const db = new DatabaseSync(path);
   try {
     const column = (sql: string) =>
       db
