@@ -1,7 +1,7 @@
 // How workflow values and errors become the JSON text a store keeps, and come back: an
 // `undefined` marker, serialised errors rehydrated into their classes, and checkpoint checksums.
 
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import {
   BrokenCircuitError,
   BulkheadRejectedError,
@@ -69,7 +69,7 @@ function needsWrapping(value: unknown): boolean {
 
 /** sha256 hex of a checkpoint's JSON text: written with it, verified when it is replayed. */
 export function checksumOf(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
+  return hash('sha256', text, 'hex');
 }
 
 /** An error as JSON: enough to rethrow an equivalent one in another process. */
