@@ -10,6 +10,8 @@ import { after, describe, it } from 'node:test';
 import pg from 'pg';
 import { openStore, type Store } from '../../src/store/index.ts';
 
+export { deferred, until, until as eventually } from './waiting.ts';
+
 export interface OpenedStores {
   store: Store;
   /**
@@ -101,44 +103,4 @@ export function forEachStore(suite: (target: StoreTarget) => void): void {
 
 async function closeBoth(store: Store, other: Store): Promise<void> {
   await Promise.all([store.close(), other.close()]);
-}
-
-/**
- * Waits (in real time, for I/O to happen) until `condition` holds; fails after `timeoutMs` naming
- * what it waited for. Time-dependent behaviour itself is driven by a manual clock, not by this.
- */
-export async function until(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
-}
-
-/** `until` for a condition that needs I/O to check (a store read). */
-export async function eventually(
-  condition: () => Promise<boolean>,
-  what: string,
-  timeoutMs = 5_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
-}
-
-/** A promise and the functions that settle it, for actions a test finishes when it chooses. */
-export function deferred<T = void>(): {
-  promise: Promise<T>;
-  resolve(value: T): void;
-  reject(error: unknown): void;
-} {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
 }

@@ -13,6 +13,10 @@ import { type WorkflowEngine, type WorkflowEngineOptions, workflows } from '../.
 import { manualClock } from '../../src/policies/index.ts';
 import { openStore, type Store, type WorkflowStore } from '../../src/store/index.ts';
 
+import { until } from './waiting.ts';
+
+export { type Deferred, deferred, until } from './waiting.ts';
+
 /** The epoch every manual clock of these tests starts at. */
 export const T0 = 1_700_000_000_000;
 
@@ -146,38 +150,6 @@ export function withWorkflowStore(
     close: () => store.close(),
     workflows: { ...delegate, ...override(inner) } as WorkflowStore,
   };
-}
-
-/**
- * Lets promise chains, store flushes and round trips to a server run until `done()` holds (waiting
- * in real time for I/O; what depends on time itself is driven by a manual clock).
- */
-export async function until(
-  done: () => boolean | Promise<boolean>,
-  label = 'condition',
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await done())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${label}`);
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
-}
-
-export interface Deferred<T> {
-  promise: Promise<T>;
-  resolve(value: T): void;
-  reject(error: unknown): void;
-}
-
-export function deferred<T = void>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
 }
 
 /** A pid that no process has: one that ran and exited (and was reaped). */
