@@ -22,6 +22,7 @@ export * from './fallback.ts';
 export * from './guarded.ts';
 export * from './hedge.ts';
 export * from './permanent.ts';
+export { OptionProblems } from './options.ts';
 export * from './pipeline.ts';
 export type { ExecuteContext, Operation, Policy } from './policy.ts';
 export * from './rateLimit.ts';

@@ -2,17 +2,32 @@
 
 import { InvalidOptionsError } from './errors.ts';
 
+/**
+ * Collects every problem with a set of options, each with its path, then throws them all at once as
+ * one InvalidOptionsError. Exported for rebound's other modules and for users' own policies.
+ */
 export class OptionProblems {
   private readonly problems: string[] = [];
 
   number(
     path: string,
     value: unknown,
-    rule: { min?: number; max?: number; integer?: boolean; above?: number; optional?: boolean } = {},
+    rule: {
+      min?: number;
+      max?: number;
+      integer?: boolean;
+      above?: number;
+      finite?: boolean;
+      optional?: boolean;
+    } = {},
   ): void {
     if (value === undefined && rule.optional) return;
     if (typeof value !== 'number' || Number.isNaN(value)) {
       this.add(`${path} must be a number, got ${describe(value)}`);
+      return;
+    }
+    if (rule.finite && !Number.isFinite(value)) {
+      this.add(`${path} must be finite, got ${value}`);
       return;
     }
     if (rule.integer && !Number.isInteger(value) && value !== Number.POSITIVE_INFINITY) {
@@ -30,6 +45,13 @@ export class OptionProblems {
       this.add(
         `${path} must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}, got ${describe(value)}`,
       );
+    }
+  }
+
+  nonEmptyString(path: string, value: unknown, optional = true): void {
+    if (value === undefined && optional) return;
+    if (typeof value !== 'string' || value === '') {
+      this.add(`${path} must be a non-empty string, got ${describe(value)}`);
     }
   }
 
