@@ -16,7 +16,7 @@ const path = join(directory, 'state.db');
 // --- a SQLite file: created (with its directory) and migrated on first open ---
 const store = await openStore(`sqlite:${path}`); // durable commits (synchronous=FULL), WAL
 assert.equal(store.kind, 'sqlite');
-assert.equal(store.schemaVersion, 1);
+assert.equal(store.schemaVersion, 2);
 await store.kv.set('settings', 'region', JSON.stringify('eu-west-1'), Date.now());
 await store.close();
 await store.close(); // idempotent
@@ -27,7 +27,7 @@ const reopened = await openStore(`sqlite:${path}`, { durability: 'full', busyTim
 assert.equal(JSON.parse((await reopened.kv.get('settings', 'region'))!.value), 'eu-west-1');
 await reopened.close();
 console.log(
-  'state.db: created at schema version 1; a value written before close() read back after reopening',
+  'state.db: created at schema version 2; a value written before close() read back after reopening',
 );
 
 // --- 'memory:' has the same interface and keeps nothing after the process ---
@@ -64,15 +64,15 @@ await assert.rejects(openStore('postgres://ops:s3cret@127.0.0.1:1/rebound'), (er
 });
 console.log('unknown scheme, missing scheme, a directory, bad options, an unreachable server: refused');
 
-// --- a file written by a newer rebound (schema version 2 here) is refused and left as it was ---
+// --- a file written by a newer rebound (schema version 3 here) is refused and left as it was ---
 const newer = new DatabaseSync(path);
-newer.prepare('INSERT INTO rebound_migrations (version, name, applied_at) VALUES (2, ?, 0)').run('future');
+newer.prepare('INSERT INTO rebound_migrations (version, name, applied_at) VALUES (3, ?, 0)').run('future');
 newer.close();
 const before = readFileSync(path);
 await assert.rejects(openStore(`sqlite:${path}`), (error) => {
   assert.ok(error instanceof StoreSchemaError && error.code === 'STORE_SCHEMA');
-  assert.equal(error.found, 2);
-  assert.equal(error.supported, 1);
+  assert.equal(error.found, 3);
+  assert.equal(error.supported, 2);
   return true;
 });
 assert.deepEqual(readFileSync(path), before);

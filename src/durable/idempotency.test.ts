@@ -38,6 +38,7 @@ function countingReads(store: Store, reads: { count: number }): Store {
     url: store.url,
     schemaVersion: store.schemaVersion,
     workflows: store.workflows,
+    records: store.records,
     kv: store.kv,
     close: () => store.close(),
     idempotency: {

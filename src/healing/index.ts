@@ -7,3 +7,5 @@ export { ConfigError, type ConfigProblem, formatProblem, isConfigError } from '.
 export { REDACTED, redactConfig, redactUrl } from './configRedact.ts';
 export { CONFIG_DEFAULTS } from './configSchema.ts';
 export * from './configTypes.ts';
+export * from './prometheusText.ts';
+export * from './signalSchemas.ts';

@@ -13,6 +13,7 @@ import {
   type OpenStore,
   withStore,
 } from './contractSupport.ts';
+import { recordContract } from './contractRecords.ts';
 import { workflowContract } from './contractWorkflows.ts';
 import type { Store } from './types.ts';
 
@@ -82,6 +83,11 @@ const CALLS: readonly [string, (store: Store) => Promise<unknown>][] = [
   ['kv.set', (s) => s.kv.set('ns', 'k', '1', 1)],
   ['kv.delete', (s) => s.kv.delete('ns', 'k')],
   ['kv.list', (s) => s.kv.list('ns')],
+  ['records.put', (s) => s.records.put({ kind: 'k', id: 'i', service: null, at: 1, data: '1' })],
+  ['records.get', (s) => s.records.get('k', 'i')],
+  ['records.list', (s) => s.records.list('k', { service: 's', since: 0, until: 9, limit: 1 })],
+  ['records.delete', (s) => s.records.delete('k', 'i')],
+  ['records.prune', (s) => s.records.prune('k', 9)],
 ];
 
 function storeLifecycleContract(open: OpenStore): void {
@@ -223,5 +229,6 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
     idempotencyContract(open);
     workflowContract(open);
     keyValueContract(open);
+    recordContract(open);
   });
 }

@@ -10,7 +10,10 @@ import type {
   IdempotencyStore,
   KeyValueEntry,
   KeyValueStore,
+  RecordFilter,
+  RecordStore,
   StepRecord,
+  StoredRecord,
   Store,
   WorkflowFilter,
   WorkflowRecord,
@@ -19,7 +22,7 @@ import type {
 } from './types.ts';
 
 /** The memory adapter has no migrations; it reports the version the SQL adapters reach. */
-export const MEMORY_SCHEMA_VERSION = 1;
+export const MEMORY_SCHEMA_VERSION = 2;
 
 const FINISHED: ReadonlySet<WorkflowStatus> = new Set(['succeeded', 'failed', 'cancelled']);
 
@@ -304,6 +307,107 @@ class MemoryKeyValueStore implements KeyValueStore {
   }
 }
 
+/** A finite count, floored and at least 0; undefined when there is no limit. */
+function recordLimit(limit: number | undefined): number | undefined {
+  return limit === undefined ? undefined : Math.max(0, Math.floor(limit));
+}
+
+/**
+ * Compares by Unicode code point, the order of SQLite's BINARY and PostgreSQL's "C" collation on
+ * UTF-8. JavaScript's `<` compares UTF-16 units, which puts U+10000 and above (surrogates, D800–DFFF)
+ * before E000–FFFF; shifting the units around that gap gives code point order.
+ */
+function compareCodePoints(a: string, b: string): number {
+  const length = Math.min(a.length, b.length);
+  for (let index = 0; index < length; index++) {
+    let x = a.charCodeAt(index);
+    let y = b.charCodeAt(index);
+    if (x === y) continue;
+    if (x >= 0xd800) x += x < 0xe000 ? 0x2000 : -0x800;
+    if (y >= 0xd800) y += y < 0xe000 ? 0x2000 : -0x800;
+    return x - y;
+  }
+  return a.length - b.length;
+}
+
+/** The listing order of records: `at` descending, then `id` descending. */
+function newestFirst(a: StoredRecord, b: StoredRecord): number {
+  if (a.at !== b.at) return b.at - a.at;
+  return compareCodePoints(b.id, a.id);
+}
+
+class MemoryRecordStore implements RecordStore {
+  readonly #gate: Gate;
+  /** Records by kind, then id. */
+  readonly #records = new Map<string, Map<string, StoredRecord>>();
+
+  constructor(gate: Gate) {
+    this.#gate = gate;
+  }
+
+  async put(record: StoredRecord): Promise<void> {
+    ensureOpen(this.#gate);
+    let records = this.#records.get(record.kind);
+    if (!records) {
+      records = new Map();
+      this.#records.set(record.kind, records);
+    }
+    records.set(record.id, {
+      kind: record.kind,
+      id: record.id,
+      service: record.service,
+      at: record.at,
+      data: record.data,
+    });
+  }
+
+  async get(kind: string, id: string): Promise<StoredRecord | undefined> {
+    ensureOpen(this.#gate);
+    const record = this.#records.get(kind)?.get(id);
+    return record && { ...record };
+  }
+
+  async list(kind: string, filter: RecordFilter = {}): Promise<StoredRecord[]> {
+    ensureOpen(this.#gate);
+    const records = this.#records.get(kind);
+    const limit = recordLimit(filter.limit);
+    if (!records || limit === 0) return [];
+    const matching: StoredRecord[] = [];
+    for (const record of records.values()) {
+      if (filter.service !== undefined && record.service !== filter.service) continue;
+      if (filter.since !== undefined && record.at < filter.since) continue;
+      if (filter.until !== undefined && record.at >= filter.until) continue;
+      matching.push(record);
+    }
+    matching.sort(newestFirst);
+    const chosen = limit === undefined ? matching : matching.slice(0, limit);
+    return chosen.map((record) => ({ ...record }));
+  }
+
+  async delete(kind: string, id: string): Promise<boolean> {
+    ensureOpen(this.#gate);
+    const records = this.#records.get(kind);
+    const deleted = records?.delete(id) ?? false;
+    if (records?.size === 0) this.#records.delete(kind);
+    return deleted;
+  }
+
+  async prune(kind: string, before: number): Promise<number> {
+    ensureOpen(this.#gate);
+    const records = this.#records.get(kind);
+    if (!records) return 0;
+    let pruned = 0;
+    for (const [id, record] of records) {
+      if (record.at < before) {
+        records.delete(id);
+        pruned++;
+      }
+    }
+    if (records.size === 0) this.#records.delete(kind);
+    return pruned;
+  }
+}
+
 class MemoryStore implements Store {
   readonly kind = 'memory' as const;
   readonly url = 'memory:';
@@ -311,12 +415,14 @@ class MemoryStore implements Store {
   readonly idempotency: IdempotencyStore;
   readonly workflows: WorkflowStore;
   readonly kv: KeyValueStore;
+  readonly records: RecordStore;
   readonly #gate: Gate = { closed: false };
 
   constructor() {
     this.idempotency = new MemoryIdempotencyStore(this.#gate);
     this.workflows = new MemoryWorkflowStore(this.#gate);
     this.kv = new MemoryKeyValueStore(this.#gate);
+    this.records = new MemoryRecordStore(this.#gate);
   }
 
   async close(): Promise<void> {

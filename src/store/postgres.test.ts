@@ -9,6 +9,7 @@ import pg from 'pg';
 import { storeContract } from './contract.ts';
 import { openStore } from './index.ts';
 import { openPostgresStore } from './postgres.ts';
+import { migrate, POSTGRES_MIGRATIONS } from './postgresMigrations.ts';
 import type { StepRecord, Store, WorkflowRecord } from './types.ts';
 
 const serverUrl = process.env.REBOUND_TEST_POSTGRES_URL;
@@ -382,6 +383,52 @@ if (!serverUrl) {
         assert.deepEqual((await client.query('SELECT value FROM rebound_kv')).rows, [{ value: '"kept"' }]);
       } finally {
         await client.end();
+      }
+    });
+
+    it('keeps records across close and reopen, seen by another pool at once', async () => {
+      const fresh = await databases.create();
+      const first = await openPostgresStore(fresh);
+      const reader = await openPostgresStore(fresh);
+      const record = {
+        kind: 'event',
+        id: 'e-1',
+        service: 'api',
+        at: 1_767_225_600_123,
+        data: '{ "kept":1 }',
+      };
+      try {
+        await first.records.put(record);
+        assert.deepEqual(await reader.records.get('event', 'e-1'), record);
+      } finally {
+        await closeAll([first, reader]);
+      }
+      const second = await openPostgresStore(fresh);
+      try {
+        assert.deepEqual(await second.records.list('event', { service: 'api' }), [record]);
+      } finally {
+        await second.close();
+      }
+    });
+
+    it('upgrades a database of schema version 1, keeping its data, and adds records', async () => {
+      const fresh = await databases.create();
+      const client = new pg.Client(fresh);
+      await client.connect();
+      try {
+        assert.equal(await migrate(client, POSTGRES_MIGRATIONS.slice(0, 1)), 1);
+        await client.query(`INSERT INTO rebound_kv VALUES ('ns', 'k', '"old"', 1)`);
+      } finally {
+        await client.end();
+      }
+      const store = await openPostgresStore(fresh);
+      try {
+        assert.equal(store.schemaVersion, 2);
+        assert.equal((await store.kv.get('ns', 'k'))?.value, '"old"');
+        await store.records.put({ kind: 'event', id: 'e', service: null, at: 1, data: '{}' });
+        assert.equal((await store.records.get('event', 'e'))?.data, '{}');
+      } finally {
+        await store.close();
       }
     });
 

@@ -16,8 +16,11 @@ import type {
   IdempotencyStore,
   KeyValueEntry,
   KeyValueStore,
+  RecordFilter,
+  RecordStore,
   StepRecord,
   Store,
+  StoredRecord,
   WorkflowFilter,
   WorkflowRecord,
   WorkflowStore,
@@ -152,6 +155,8 @@ const CLAIM = `
 
 const UNFINISHED = `status IN ('pending', 'running')`;
 
+const RECORD_COLUMNS = 'kind, id, service, at, data';
+
 class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
   readonly url: string;
@@ -159,6 +164,7 @@ class PostgresStore implements Store {
   readonly idempotency: IdempotencyStore;
   readonly workflows: WorkflowStore;
   readonly kv: KeyValueStore;
+  readonly records: RecordStore;
   private readonly pool: pg.Pool;
   private readonly writer: PostgresWorkflowWriter;
   private closing: Promise<void> | undefined;
@@ -304,6 +310,43 @@ class PostgresStore implements Store {
           )
         ).rows,
     };
+    this.records = {
+      // One statement in autocommit: committed (and durable, with the server's synchronous_commit)
+      // before the promise resolves.
+      put: async (record) => {
+        await this.run(
+          'rebound_records_put',
+          `INSERT INTO rebound_records (kind, id, service, at, data) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (kind, id) DO UPDATE SET service = EXCLUDED.service, at = EXCLUDED.at,
+             data = EXCLUDED.data`,
+          [record.kind, record.id, record.service, record.at, record.data],
+        );
+      },
+      get: async (kind, id) =>
+        (
+          await this.run<StoredRecord>(
+            'rebound_records_get',
+            `SELECT ${RECORD_COLUMNS} FROM rebound_records WHERE kind = $1 AND id = $2`,
+            [kind, id],
+          )
+        ).rows[0],
+      list: (kind, filter) => this.listRecords(kind, filter ?? {}),
+      delete: async (kind, id) =>
+        (
+          await this.run(
+            'rebound_records_delete',
+            'DELETE FROM rebound_records WHERE kind = $1 AND id = $2',
+            [kind, id],
+          )
+        ).rowCount === 1,
+      prune: async (kind, before) =>
+        (
+          await this.run('rebound_records_prune', 'DELETE FROM rebound_records WHERE kind = $1 AND at < $2', [
+            kind,
+            before,
+          ])
+        ).rowCount ?? 0,
+    };
   }
 
   close(): Promise<void> {
@@ -353,6 +396,38 @@ class PostgresStore implements Store {
         throw new Error(`idempotency key ${claim.key} kept vanishing while being claimed`);
       }
     }
+  }
+
+  private async listRecords(kind: string, filter: RecordFilter): Promise<StoredRecord[]> {
+    const limit = filter.limit === undefined ? undefined : Math.max(0, Math.floor(filter.limit));
+    if (limit === 0) return [];
+    const conditions = ['kind = $1'];
+    const values: unknown[] = [kind];
+    let name = 'rebound_records_list_';
+    if (filter.service !== undefined) {
+      values.push(filter.service);
+      conditions.push(`service = $${values.length}`);
+      name += 's';
+    }
+    if (filter.since !== undefined) {
+      values.push(filter.since);
+      conditions.push(`at >= $${values.length}`);
+      name += 'f';
+    }
+    if (filter.until !== undefined) {
+      values.push(filter.until);
+      conditions.push(`at < $${values.length}`);
+      name += 'u';
+    }
+    let text = `SELECT ${RECORD_COLUMNS} FROM rebound_records WHERE ${conditions.join(' AND ')}
+      ORDER BY at DESC, id DESC`;
+    if (limit !== undefined) {
+      values.push(limit);
+      text += ` LIMIT $${values.length}`;
+      name += 'l';
+    }
+    // One prepared statement per shape of filter, like listWorkflows.
+    return (await this.run<StoredRecord>(name, text, values)).rows;
   }
 
   private async listWorkflows(filter: WorkflowFilter): Promise<WorkflowRecord[]> {

@@ -76,6 +76,24 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'records',
+    // Ids compare in byte order (COLLATE "C"), whatever the database's collation, so records with
+    // the same time list in the same order on every adapter. Both indexes end in the listing order.
+    up: `
+      CREATE TABLE rebound_records (
+        kind     TEXT NOT NULL,
+        id       TEXT COLLATE "C" NOT NULL,
+        service  TEXT,
+        at       BIGINT NOT NULL,
+        data     TEXT NOT NULL,
+        PRIMARY KEY (kind, id)
+      );
+      CREATE INDEX rebound_records_at ON rebound_records (kind, at DESC, id DESC);
+      CREATE INDEX rebound_records_service ON rebound_records (kind, service, at DESC, id DESC);
+    `,
+  },
 ];
 
 /** 'rebound' in ASCII: the advisory lock every opener takes around migrations. */

@@ -23,7 +23,7 @@ import { Worker } from 'node:worker_threads';
 import { storeContract } from './contract.ts';
 import { openStore, type Store, type StepRecord, type WorkflowRecord } from './index.ts';
 import { sqliteDatabaseOf } from './sqlite.ts';
-import { SQLITE_MIGRATIONS } from './sqliteMigrations.ts';
+import { migrate, SQLITE_MIGRATIONS } from './sqliteMigrations.ts';
 
 const directory = mkdtempSync(join(tmpdir(), 'rebound-sqlite-'));
 after(() => rmSync(directory, { recursive: true, force: true }));
@@ -174,6 +174,8 @@ describe('sqlite store: settings and files', () => {
     await runningWorkflow(first);
     await first.workflows.recordStep(step(0), 'exec-a');
     await first.kv.set('ns', 'k', '"v"', 5);
+    const record = { kind: 'event', id: 'e-1', service: 'api', at: 7, data: '{"kept": true }' };
+    await first.records.put(record);
     await first.idempotency.claim({
       key: 'k',
       name: 'n',
@@ -189,10 +191,32 @@ describe('sqlite store: settings and files', () => {
     const second = await openStore(url);
     assert.deepEqual(await second.workflows.steps('wf-1'), [step(0)]);
     assert.equal((await second.kv.get('ns', 'k'))?.value, '"v"');
+    assert.deepEqual(await second.records.list('event'), [record]);
     assert.equal((await second.idempotency.get('k'))?.owner, 'o');
     assert.deepEqual(sqliteDatabaseOf(second)!.prepare('SELECT * FROM rebound_migrations').all(), migrations);
     assert.equal(migrations.length, SQLITE_MIGRATIONS.length);
     await second.close();
+  });
+
+  it('upgrades a database of schema version 1, keeping its data, and adds records', async () => {
+    const path = freshPath();
+    const db = new DatabaseSync(path);
+    migrate(db, SQLITE_MIGRATIONS.slice(0, 1));
+    db.prepare("INSERT INTO rebound_kv VALUES ('ns', 'k', '\"old\"', 1)").run();
+    db.close();
+    const store = await openStore(`sqlite:${path}`);
+    assert.equal(store.schemaVersion, 2);
+    assert.equal((await store.kv.get('ns', 'k'))?.value, '"old"');
+    await store.records.put({ kind: 'event', id: 'e', service: null, at: 1, data: '{}' });
+    assert.equal((await store.records.get('event', 'e'))?.data, '{}');
+    const versions = sqliteDatabaseOf(store)!.prepare(
+      'SELECT version FROM rebound_migrations ORDER BY version',
+    );
+    assert.deepEqual(
+      versions.all().map((row) => row.version),
+      [1, 2],
+    );
+    await store.close();
   });
 
   it("opens 'sqlite::memory:' and 'sqlite:///absolute/path'", async () => {

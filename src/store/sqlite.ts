@@ -3,7 +3,7 @@
 // sqliteWorkflows.ts, the schema in sqliteMigrations.ts.
 
 import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { dirname, resolve } from 'node:path';
 import { InvalidOptionsError } from '../policies/index.ts';
 import { StoreOpenError, StoreSchemaError, StoreUrlError } from './errors.ts';
@@ -18,7 +18,10 @@ import type {
   IdempotencyStore,
   KeyValueEntry,
   KeyValueStore,
+  RecordFilter,
+  RecordStore,
   Store,
+  StoredRecord,
 } from './types.ts';
 
 export interface SqliteStoreOptions {
@@ -179,6 +182,89 @@ class SqliteKeyValueStore implements KeyValueStore {
   }
 }
 
+const RECORD_COLUMNS = 'kind, id, service, at, data';
+
+class SqliteRecordStore implements RecordStore {
+  readonly #connection: SqliteConnection;
+  readonly #put: StatementSync;
+  readonly #get: StatementSync;
+  readonly #delete: StatementSync;
+  readonly #prune: StatementSync;
+  /** List statements by the shape of their filter (which of service, since, until, limit it has). */
+  readonly #lists = new Map<number, StatementSync>();
+
+  constructor(connection: SqliteConnection) {
+    const { db } = connection;
+    this.#connection = connection;
+    // Autocommit: each put is its own durable commit before it resolves.
+    this.#put = db.prepare(
+      `INSERT INTO rebound_records (kind, id, service, at, data) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (kind, id) DO UPDATE SET service = excluded.service, at = excluded.at, data = excluded.data`,
+    );
+    this.#get = db.prepare(`SELECT ${RECORD_COLUMNS} FROM rebound_records WHERE kind = ? AND id = ?`);
+    this.#delete = db.prepare('DELETE FROM rebound_records WHERE kind = ? AND id = ?');
+    this.#prune = db.prepare('DELETE FROM rebound_records WHERE kind = ? AND at < ?');
+  }
+
+  async put(record: StoredRecord): Promise<void> {
+    ensureOpen(this.#connection);
+    this.#put.run(record.kind, record.id, record.service, record.at, record.data);
+  }
+
+  async get(kind: string, id: string): Promise<StoredRecord | undefined> {
+    ensureOpen(this.#connection);
+    const row = this.#get.get(kind, id) as StoredRecord | undefined;
+    return row && { ...row };
+  }
+
+  async list(kind: string, filter: RecordFilter = {}): Promise<StoredRecord[]> {
+    ensureOpen(this.#connection);
+    const limit = filter.limit === undefined ? undefined : Math.max(0, Math.floor(filter.limit));
+    if (limit === 0) return [];
+    const params: SQLInputValue[] = [kind];
+    const conditions = ['kind = ?'];
+    let shape = 0;
+    if (filter.service !== undefined) {
+      conditions.push('service = ?');
+      params.push(filter.service);
+      shape |= 1;
+    }
+    if (filter.since !== undefined) {
+      conditions.push('at >= ?');
+      params.push(filter.since);
+      shape |= 2;
+    }
+    if (filter.until !== undefined) {
+      conditions.push('at < ?');
+      params.push(filter.until);
+      shape |= 4;
+    }
+    if (limit !== undefined) {
+      params.push(limit);
+      shape |= 8;
+    }
+    let statement = this.#lists.get(shape);
+    if (!statement) {
+      statement = this.#connection.db.prepare(
+        `SELECT ${RECORD_COLUMNS} FROM rebound_records WHERE ${conditions.join(' AND ')}
+          ORDER BY at DESC, id DESC${limit !== undefined ? ' LIMIT ?' : ''}`,
+      );
+      this.#lists.set(shape, statement);
+    }
+    return (statement.all(...params) as unknown as StoredRecord[]).map((row) => ({ ...row }));
+  }
+
+  async delete(kind: string, id: string): Promise<boolean> {
+    ensureOpen(this.#connection);
+    return this.#delete.run(kind, id).changes === 1;
+  }
+
+  async prune(kind: string, before: number): Promise<number> {
+    ensureOpen(this.#connection);
+    return Number(this.#prune.run(kind, before).changes);
+  }
+}
+
 /** Each open SQLite store's connection, for sqliteDatabaseOf. */
 const databases = new WeakMap<Store, DatabaseSync>();
 
@@ -197,6 +283,7 @@ class SqliteStore implements Store {
   readonly idempotency: SqliteIdempotencyStore;
   readonly workflows: SqliteWorkflowStore;
   readonly kv: SqliteKeyValueStore;
+  readonly records: SqliteRecordStore;
   readonly #connection: SqliteConnection;
 
   constructor(url: string, db: DatabaseSync, schemaVersion: number) {
@@ -206,6 +293,7 @@ class SqliteStore implements Store {
     this.idempotency = new SqliteIdempotencyStore(this.#connection);
     this.workflows = new SqliteWorkflowStore(this.#connection);
     this.kv = new SqliteKeyValueStore(this.#connection);
+    this.records = new SqliteRecordStore(this.#connection);
     databases.set(this, db);
   }
 

@@ -77,6 +77,24 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 2,
+    name: 'records',
+    // A rowid table, not WITHOUT ROWID: `data` may be large (a whole incident), and SQLite keeps
+    // large rows better outside the primary key's b-tree. Both indexes end in the listing order.
+    up: `
+      CREATE TABLE rebound_records (
+        kind     TEXT NOT NULL,
+        id       TEXT NOT NULL,
+        service  TEXT,
+        at       INTEGER NOT NULL,
+        data     TEXT NOT NULL,
+        PRIMARY KEY (kind, id)
+      );
+      CREATE INDEX rebound_records_at ON rebound_records (kind, at, id);
+      CREATE INDEX rebound_records_service ON rebound_records (kind, service, at, id);
+    `,
+  },
 ];
 
 export function latestVersion(migrations: readonly SqliteMigration[]): number {

@@ -13,6 +13,7 @@ export interface Store {
   readonly idempotency: IdempotencyStore;
   readonly workflows: WorkflowStore;
   readonly kv: KeyValueStore;
+  readonly records: RecordStore;
   /** The schema version after migrations ran on open. */
   readonly schemaVersion: number;
   /** Finishes pending writes and releases every handle; further calls reject with StoreClosedError. */
@@ -172,4 +173,42 @@ export interface KeyValueStore {
   set(namespace: string, key: string, value: string, now: number): Promise<void>;
   delete(namespace: string, key: string): Promise<void>;
   list(namespace: string): Promise<KeyValueEntry[]>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The control plane's records: events, healing attempts, service history, escalations, replicas
+
+export interface StoredRecord {
+  /** What it is, e.g. 'event', 'attempt', 'history', 'escalation', 'replica', 'incident'. */
+  kind: string;
+  /** Unique within its kind. */
+  id: string;
+  /** The service it concerns, when it concerns one. */
+  service: string | null;
+  /** When it happened (epoch ms); lists are ordered by it. */
+  at: number;
+  /** JSON text. */
+  data: string;
+}
+
+export interface RecordFilter {
+  service?: string;
+  /** Only records with `at >= since`. */
+  since?: number;
+  /** Only records with `at < until`. */
+  until?: number;
+  /** At most this many, the newest. */
+  limit?: number;
+}
+
+export interface RecordStore {
+  /** Inserts or replaces the record with its kind and id, durably before resolving. */
+  put(record: StoredRecord): Promise<void>;
+  get(kind: string, id: string): Promise<StoredRecord | undefined>;
+  /** Newest first (`at` descending, then `id` descending). */
+  list(kind: string, filter?: RecordFilter): Promise<StoredRecord[]>;
+  /** False when there was none. */
+  delete(kind: string, id: string): Promise<boolean>;
+  /** Deletes the records of a kind older than `before`; returns how many. */
+  prune(kind: string, before: number): Promise<number>;
 }

@@ -81,6 +81,7 @@ function reporting(store: Store): Store {
     schemaVersion: store.schemaVersion,
     idempotency: store.idempotency,
     kv: store.kv,
+    records: store.records,
     workflows: delegate,
     close: () => store.close(),
   };

@@ -1,0 +1,190 @@
+// What the control plane shows and accepts: the views the HTTP API, the CLI and the dashboard
+// read, and the ControlPlane interface `rebound up` implements. Times in views are ISO 8601 text.
+
+import type { BreakerRegistry } from '../policies/index.ts';
+import type { ActionName, ReboundConfig } from './configTypes.ts';
+
+/** SPEC 4.2. */
+export type ServiceState = 'healthy' | 'degraded' | 'unhealthy' | 'critical' | 'recovering' | 'stopped';
+
+/** A replica's lifecycle: `starting` until its first passing probe, `backoff` while waiting to restart. */
+export type ReplicaState = 'starting' | 'healthy' | 'unhealthy' | 'stopping' | 'stopped' | 'backoff';
+
+/** Traffic through a gateway over its sliding window (default 10 s). */
+export interface TrafficMetrics {
+  /** Milliseconds. */
+  latency_p50: number;
+  latency_p95: number;
+  latency_p99: number;
+  /** Failed / all requests in the window, 0–1 (5xx answers, connection failures, timeouts). */
+  error_rate: number;
+  /** Requests per second over the window. */
+  throughput: number;
+  /** Requests being served now. */
+  inflight: number;
+  /** Requests and failures in the window. */
+  requests: number;
+  errors: number;
+}
+
+export interface ReplicaView {
+  id: string;
+  /** Only a running replica carries a pid. */
+  pid?: number;
+  port: number;
+  state: ReplicaState;
+  restarts: number;
+  startedAt: string | null;
+  /** The config revision it runs (rollouts). */
+  revision: number;
+  metrics?: TrafficMetrics;
+}
+
+export interface ServiceView {
+  name: string;
+  state: ServiceState;
+  replicas: ReplicaView[];
+  /** Gateway traffic, plus the last scraped / posted metrics (cpu_util, memory_util, …) by name. */
+  metrics: Record<string, number>;
+  gateway: {
+    host: string;
+    port: number;
+    breaker: boolean;
+    fallback: boolean;
+    /** The service traffic is failed over to, if any. */
+    failover: string | null;
+  } | null;
+  dependsOn: string[];
+  revision: number;
+}
+
+export type AttemptSource = 'policy' | 'operator' | 'supervisor';
+export type AttemptStatus = 'running' | 'succeeded' | 'failed' | 'escalated';
+
+export interface AttemptActionView {
+  type: ActionName | 'start-service' | 'stop-service' | 'scale';
+  status: 'succeeded' | 'failed' | 'skipped';
+  message: string;
+  startedAt: string;
+  endedAt: string;
+}
+
+export interface AttemptView {
+  id: string;
+  source: AttemptSource;
+  /** The policy's name; null for operator and supervisor attempts. */
+  policy: string | null;
+  service: string;
+  /** What fired it: the signal's source, its metrics and the conditions that held. */
+  trigger: { source: string; metrics: Record<string, number>; conditions: string[]; detail?: string };
+  actions: AttemptActionView[];
+  status: AttemptStatus;
+  /** One readable sentence: what was done and whether it worked. */
+  outcome: string;
+  /** Whether the triggering signal cleared after the actions (null while running or not checked). */
+  verified: boolean | null;
+  startedAt: string;
+  endedAt: string | null;
+}
+
+export interface HealingStats {
+  attempts: number;
+  succeeded: number;
+  failed: number;
+  /** succeeded / (succeeded + failed), 0–1; 1 when nothing finished yet. */
+  successRate: number;
+  /** Mean of endedAt − startedAt over succeeded attempts, ms; 0 when none. */
+  meanRecoveryMs: number;
+  escalations: number;
+}
+
+export interface PolicyView {
+  name: string;
+  description: string | null;
+  services: string[];
+  when: string[];
+  do: string[];
+  priority: number;
+  cooldownMs: number;
+  enabled: boolean;
+}
+
+export interface TimelineEntry {
+  at: string;
+  kind: 'signal' | 'decision' | 'action' | 'suppression' | 'notification' | 'state';
+  message: string;
+}
+
+export type IncidentStatus = 'open' | 'mitigating' | 'resolved' | 'escalated';
+
+export interface IncidentView {
+  id: string;
+  service: string;
+  status: IncidentStatus;
+  severity: 'critical' | 'high' | 'medium' | 'low';
+  title: string;
+  openedAt: string;
+  resolvedAt: string | null;
+  timeline: TimelineEntry[];
+}
+
+/** An event POSTed to /api/events (SPEC 4.3), already validated. */
+export interface MetricsEvent {
+  service: string;
+  metrics: Record<string, number>;
+}
+
+/** What `rebound up` runs; the HTTP API and the CLI talk to it. */
+export interface ControlPlane {
+  readonly config: ReboundConfig;
+  readonly version: string;
+  readonly breakers: BreakerRegistry;
+  services(): ServiceView[];
+  /** Throws UnknownServiceError. */
+  service(name: string): ServiceView;
+  /** Operator actions (SPEC 4.3); each is recorded as an attempt with source 'operator'. */
+  restartService(name: string): Promise<AttemptView>;
+  stopService(name: string): Promise<AttemptView>;
+  startService(name: string): Promise<AttemptView>;
+  /** Throws InvalidRequestError when `replicas` is outside the service's min..max. */
+  scaleService(name: string, replicas: number): Promise<AttemptView>;
+  policies(): PolicyView[];
+  /** Newest first. */
+  healing(filter?: { service?: string; limit?: number }): Promise<AttemptView[]>;
+  healingStats(): Promise<HealingStats>;
+  /** Feeds posted metrics to the policy engine; resolves once recorded (healing runs on). */
+  ingestEvent(event: MetricsEvent): Promise<{ accepted: true }>;
+  /** An Alertmanager webhook (version 4), already validated; resolves with how many alerts were taken. */
+  ingestAlerts(payload: AlertmanagerPayload): Promise<{ accepted: number }>;
+  incidents(): Promise<IncidentView[]>;
+  /** Throws NotFoundError. */
+  incident(id: string): Promise<IncidentView>;
+  /** Re-reads the config file: throws ConfigError (nothing changed) or rolls out what changed. */
+  reload(): Promise<{ changed: string[] }>;
+  /** Stops every replica and closes the gateways and the store. */
+  close(): Promise<void>;
+}
+
+/** Alertmanager's webhook body, version "4" (REFERENCE.md). */
+export interface AlertmanagerPayload {
+  version: string;
+  groupKey: string;
+  truncatedAlerts: number;
+  status: 'firing' | 'resolved';
+  receiver: string;
+  groupLabels: Record<string, string>;
+  commonLabels: Record<string, string>;
+  commonAnnotations: Record<string, string>;
+  externalURL: string;
+  alerts: AlertmanagerAlert[];
+}
+
+export interface AlertmanagerAlert {
+  status: 'firing' | 'resolved';
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  startsAt: string;
+  endsAt: string;
+  generatorURL: string;
+  fingerprint: string;
+}
