@@ -9,3 +9,7 @@ export { CONFIG_DEFAULTS } from './configSchema.ts';
 export * from './configTypes.ts';
 export * from './prometheusText.ts';
 export * from './signalSchemas.ts';
+export * from './alertGate.ts';
+export * from './escalation.ts';
+export * from './policyEngine.ts';
+export * from './webhookFormats.ts';
