@@ -10,21 +10,14 @@
 
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import {
-  accessSync,
-  chownSync,
-  constants,
-  existsSync,
-  readdirSync,
-  readFileSync,
-  writeFileSync,
-} from 'node:fs';
+import { chownSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { aptInstall, isExecutable, which } from './debian.ts';
 
 export interface ThrowawayPostgres {
   /** postgres://rebound:<password>@127.0.0.1:<port>/rebound */
@@ -55,15 +48,6 @@ const defaultLog = (line: string): void => {
   process.stderr.write(`[postgres] ${line}\n`);
 };
 
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function hasServer(binDirectory: string): boolean {
   return isExecutable(join(binDirectory, 'initdb')) && isExecutable(join(binDirectory, 'postgres'));
 }
@@ -88,21 +72,6 @@ export function findPostgresBinaries(): string | undefined {
   return undefined;
 }
 
-function onPath(command: string): boolean {
-  return (process.env.PATH ?? '').split(delimiter).some((d) => d && isExecutable(join(d, command)));
-}
-
-function runToStderr(command: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): void {
-  // stdout goes to stderr too: the CLI's stdout carries only the URL.
-  const result = spawnSync(command, args, { stdio: ['ignore', 2, 2], env });
-  if (result.error) throw result.error;
-  if (result.status !== 0) {
-    throw new Error(
-      `\`${command} ${args.join(' ')}\` failed with exit code ${result.status}. ${INSTALL_HINT}`,
-    );
-  }
-}
-
 /** Finds the server binaries, installing Debian's postgresql package when root with apt-get. */
 export function ensurePostgresBinaries(log: (line: string) => void = defaultLog): string {
   const found = findPostgresBinaries();
@@ -110,24 +79,8 @@ export function ensurePostgresBinaries(log: (line: string) => void = defaultLog)
   if (process.env.REBOUND_POSTGRES_BIN) {
     throw new Error(`REBOUND_POSTGRES_BIN=${process.env.REBOUND_POSTGRES_BIN} holds no initdb and postgres.`);
   }
-  const root = process.getuid?.() === 0;
-  if (process.platform !== 'linux' || !root || !onPath('apt-get')) {
-    const why = !root ? 'not running as root' : 'apt-get is not available';
-    throw new Error(
-      `PostgreSQL server binaries (initdb, postgres) not found under /usr/lib/postgresql/*/bin or on PATH, ` +
-        `and they cannot be installed automatically (${why}). ${INSTALL_HINT}`,
-    );
-  }
-  log(
-    'server binaries not found; installing Debian package postgresql (apt-get update, then apt-get install)',
-  );
-  // Another apt run (or a second test process installing at the same time) holds dpkg's lock: wait.
-  const wait = ['-o', 'DPkg::Lock::Timeout=300'];
-  runToStderr('apt-get', [...wait, 'update']);
-  runToStderr('apt-get', [...wait, 'install', '-y', '--no-install-recommends', 'postgresql'], {
-    ...process.env,
-    DEBIAN_FRONTEND: 'noninteractive',
-  });
+  log('server binaries (initdb, postgres) not found under /usr/lib/postgresql/*/bin or on PATH');
+  aptInstall(['postgresql'], INSTALL_HINT, log);
   const installed = findPostgresBinaries();
   if (!installed) throw new Error(`apt-get installed postgresql but no initdb was found. ${INSTALL_HINT}`);
   log(`installed: ${installed}`);
@@ -158,7 +111,7 @@ function asAccount(
   args: string[],
 ): [string, string[]] {
   if (!account) return [command, args];
-  if (onPath('runuser')) return ['runuser', ['-u', account.name, '--', command, ...args]];
+  if (which('runuser')) return ['runuser', ['-u', account.name, '--', command, ...args]];
   const quoted = [command, ...args].map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(' ');
   return ['su', ['-s', '/bin/sh', account.name, '-c', quoted]];
 }

@@ -7,7 +7,14 @@
 // With REBOUND_TEST_POSTGRES_URL already set, that server is used and none is started.
 
 import { spawn } from 'node:child_process';
+import { ensureTools } from './debian.ts';
 import { startThrowawayPostgres, type ThrowawayPostgres } from './postgres.ts';
+
+/** Real peers the end-to-end tests talk to, installed from Debian's packages when missing. */
+const PEERS = [
+  { binary: 'prometheus-alertmanager', package: 'prometheus-alertmanager' },
+  { binary: 'promtool', package: 'prometheus' },
+];
 
 const DEFAULT_FILES = ['src/**/*.test.ts', 'test/**/*.test.ts'];
 
@@ -19,6 +26,7 @@ async function main(args: string[]): Promise<number> {
   const files = args.filter((arg) => !arg.startsWith('-'));
   const options = args.filter((arg) => arg.startsWith('-'));
 
+  ensureTools(PEERS, log);
   let server: ThrowawayPostgres | undefined;
   let url = process.env.REBOUND_TEST_POSTGRES_URL;
   if (url) {

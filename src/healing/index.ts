@@ -13,3 +13,5 @@ export * from './alertGate.ts';
 export * from './escalation.ts';
 export * from './policyEngine.ts';
 export * from './webhookFormats.ts';
+export * from './controlPlaneTypes.ts';
+export * from './errors.ts';

@@ -1,0 +1,308 @@
+// An honest in-memory ControlPlane for the API's and the CLI's tests: two services, a breaker
+// registry, a healing log and an incident, and a record of every call that changes something.
+
+import {
+  type AlertmanagerPayload,
+  type AttemptView,
+  type ControlPlane,
+  ConfigError,
+  type HealingStats,
+  type IncidentView,
+  InvalidRequestError,
+  type MetricsEvent,
+  NotFoundError,
+  parseConfig,
+  type ReboundConfig,
+  type ServiceView,
+  UnknownServiceError,
+} from '../../src/healing/index.ts';
+import { BreakerRegistry } from '../../src/policies/index.ts';
+
+export const FAKE_CONFIG_YAML = `
+server: { host: 127.0.0.1, port: 8080 }
+services:
+  payment-api:
+    command: node service.js
+    replicas: { count: 2, min: 1, max: 4 }
+    gateway: { port: 9100 }
+    dependsOn: [database]
+  database:
+    command: node db.js
+policies:
+  - name: Critical Latency Spike
+    services: [payment-api]
+    when: [{ metric: latency_p99, op: gt, value: 500 }]
+    do: [restart-service, alert-oncall]
+    priority: 10
+`;
+
+export interface FakeControlPlane extends ControlPlane {
+  /** Every call that changes something, e.g. `restart payment-api`, `event {...}`. */
+  readonly calls: string[];
+  /** The filter of the last `healing` call. */
+  lastHealingFilter: { service?: string; limit?: number } | undefined;
+  /** What the next `reload` does: resolve with these changes, or throw this error. */
+  reloadOutcome: { changed: string[] } | Error;
+  /** How the next operator actions end (default succeeded). */
+  operatorStatus: AttemptView['status'];
+  /** When set, the next call of any kind throws it (then it is cleared). */
+  failNext: Error | undefined;
+  /** Sets a service's state and gateway metrics. */
+  setService(name: string, patch: Partial<Pick<ServiceView, 'state' | 'metrics'>>): void;
+}
+
+export function fakeControlPlane(): FakeControlPlane {
+  const config: ReboundConfig = parseConfig(FAKE_CONFIG_YAML, { source: 'fake.yaml', env: {} });
+  const breakers = new BreakerRegistry();
+  breakers.get('gateway', 'payment-api');
+  breakers.get('webhook', 'pager').isolate();
+  const services = new Map<string, ServiceView>([
+    [
+      'payment-api',
+      {
+        name: 'payment-api',
+        state: 'healthy',
+        replicas: [
+          replica('payment-api-1', 41001, 'healthy', 1),
+          replica('payment-api-2', 41002, 'starting', 0),
+        ],
+        metrics: {
+          latency_p50: 12,
+          latency_p95: 80,
+          latency_p99: 123.4,
+          error_rate: 0.021,
+          throughput: 45.6,
+          inflight: 2,
+          requests: 456,
+          errors: 10,
+        },
+        gateway: { host: '127.0.0.1', port: 9100, breaker: true, fallback: false, failover: null },
+        dependsOn: ['database'],
+        revision: 1,
+      },
+    ],
+    [
+      'database',
+      {
+        name: 'database',
+        state: 'critical',
+        replicas: [replica('database-1', 41003, 'backoff', 6)],
+        metrics: { cpu_util: 0.5 },
+        gateway: null,
+        dependsOn: [],
+        revision: 1,
+      },
+    ],
+  ]);
+  const attempts: AttemptView[] = [
+    attempt(
+      'a-2',
+      'payment-api',
+      'policy',
+      'succeeded',
+      'restart-service succeeded; latency_p99 back to 120',
+    ),
+    attempt('a-1', 'database', 'supervisor', 'failed', 'restart-service failed: the replica exited again'),
+  ];
+  const incidents: IncidentView[] = [
+    {
+      id: 'inc-1',
+      service: 'database',
+      status: 'escalated',
+      severity: 'critical',
+      title: 'database is critical',
+      openedAt: '2025-01-01T00:00:00.000Z',
+      resolvedAt: null,
+      timeline: [{ at: '2025-01-01T00:00:00.000Z', kind: 'state', message: 'database became critical' }],
+    },
+  ];
+
+  const fake: FakeControlPlane = {
+    config,
+    version: '0.1.0-test',
+    breakers,
+    calls: [],
+    lastHealingFilter: undefined,
+    reloadOutcome: { changed: [] },
+    operatorStatus: 'succeeded',
+    failNext: undefined,
+    setService(name, patch) {
+      services.set(name, { ...view(name), ...patch });
+    },
+    services() {
+      failIfAsked();
+      return [...services.values()];
+    },
+    service(name) {
+      failIfAsked();
+      return view(name);
+    },
+    async restartService(name) {
+      return operator('restart', name, 'restart-service');
+    },
+    async stopService(name) {
+      const result = operator('stop', name, 'stop-service');
+      services.set(name, { ...view(name), state: 'stopped' });
+      return result;
+    },
+    async startService(name) {
+      return operator('start', name, 'start-service');
+    },
+    async scaleService(name, replicas) {
+      failIfAsked();
+      const service = config.services[name];
+      if (!service) throw new UnknownServiceError(name);
+      if (replicas < service.replicas.min || replicas > service.replicas.max) {
+        throw new InvalidRequestError(
+          `replicas must be from ${service.replicas.min} to ${service.replicas.max}, got ${replicas}`,
+          [{ path: 'replicas', message: `must be from ${service.replicas.min} to ${service.replicas.max}` }],
+        );
+      }
+      return operator(`scale ${replicas}`, name, 'scale');
+    },
+    policies() {
+      failIfAsked();
+      return config.policies.map((policy) => ({
+        name: policy.name,
+        description: policy.description ?? null,
+        services: [...policy.services],
+        when: policy.when.map((condition) => `${condition.metric} ${condition.op} ${condition.value}`),
+        do: policy.do.map((action) => action.type),
+        priority: policy.priority,
+        cooldownMs: policy.cooldownMs,
+        enabled: policy.enabled,
+      }));
+    },
+    async healing(filter) {
+      failIfAsked();
+      fake.lastHealingFilter = filter;
+      const matching = attempts.filter(
+        (entry) => filter?.service === undefined || entry.service === filter.service,
+      );
+      return matching.slice(0, filter?.limit ?? matching.length);
+    },
+    async healingStats(): Promise<HealingStats> {
+      failIfAsked();
+      return { attempts: 3, succeeded: 1, failed: 1, successRate: 0.5, meanRecoveryMs: 2300, escalations: 1 };
+    },
+    async ingestEvent(event: MetricsEvent) {
+      failIfAsked();
+      if (!config.services[event.service]) throw new UnknownServiceError(event.service);
+      fake.calls.push(`event ${JSON.stringify(event)}`);
+      return { accepted: true };
+    },
+    async ingestAlerts(payload: AlertmanagerPayload) {
+      failIfAsked();
+      fake.calls.push(`alerts ${payload.status} ${payload.alerts.length}`);
+      return { accepted: payload.alerts.length };
+    },
+    async incidents() {
+      failIfAsked();
+      return incidents;
+    },
+    async incident(id) {
+      failIfAsked();
+      const found = incidents.find((incident) => incident.id === id);
+      if (!found) throw new NotFoundError(`no incident ${JSON.stringify(id)}`);
+      return found;
+    },
+    async reload() {
+      failIfAsked();
+      const outcome = fake.reloadOutcome;
+      if (outcome instanceof Error) throw outcome;
+      fake.calls.push('reload');
+      return outcome;
+    },
+    async close() {
+      fake.calls.push('close');
+    },
+  };
+
+  function failIfAsked(): void {
+    const error = fake.failNext;
+    if (error) {
+      fake.failNext = undefined;
+      throw error;
+    }
+  }
+
+  function view(name: string): ServiceView {
+    const found = services.get(name);
+    if (!found) throw new UnknownServiceError(name);
+    return found;
+  }
+
+  function operator(verb: string, name: string, type: AttemptView['actions'][number]['type']): AttemptView {
+    failIfAsked();
+    view(name);
+    fake.calls.push(`${verb} ${name}`);
+    const result: AttemptView = {
+      ...attempt(
+        `op-${fake.calls.length}`,
+        name,
+        'operator',
+        fake.operatorStatus,
+        `${type} ${fake.operatorStatus}`,
+      ),
+      actions: [
+        {
+          type,
+          status: fake.operatorStatus === 'succeeded' ? 'succeeded' : 'failed',
+          message: 'done',
+          startedAt: '2025-01-01T00:00:00.000Z',
+          endedAt: '2025-01-01T00:00:01.000Z',
+        },
+      ],
+    };
+    attempts.unshift(result);
+    return result;
+  }
+
+  return fake;
+}
+
+/** A ConfigError as `reload` throws it for a broken file. */
+export function brokenConfigError(): ConfigError {
+  return new ConfigError('rebound.yaml', [
+    { path: 'services.payment-api.replicas.count', line: 4, column: 24, message: 'must be >= 0, got -1' },
+  ]);
+}
+
+function replica(
+  id: string,
+  port: number,
+  state: ServiceView['replicas'][number]['state'],
+  restarts: number,
+) {
+  return {
+    id,
+    ...(state === 'healthy' || state === 'starting' ? { pid: port + 1000 } : {}),
+    port,
+    state,
+    restarts,
+    startedAt: '2025-01-01T00:00:00.000Z',
+    revision: 1,
+  };
+}
+
+function attempt(
+  id: string,
+  service: string,
+  source: AttemptView['source'],
+  status: AttemptView['status'],
+  outcome: string,
+): AttemptView {
+  return {
+    id,
+    source,
+    policy: source === 'policy' ? 'Critical Latency Spike' : null,
+    service,
+    trigger: { source: source === 'policy' ? 'gateway' : 'exit', metrics: {}, conditions: [] },
+    actions: [],
+    status,
+    outcome,
+    verified: status === 'succeeded' ? true : null,
+    startedAt: '2025-01-01T00:00:00.000Z',
+    endedAt: '2025-01-01T00:00:02.300Z',
+  };
+}
