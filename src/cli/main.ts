@@ -8,12 +8,7 @@ import { statusCommand } from './status.ts';
 import { validateCommand } from './validate.ts';
 
 /** The commands, in the order `rebound --help` lists them. */
-export const COMMANDS: readonly Command[] = [
-  statusCommand,
-  breakersCommand,
-  restartCommand,
-  validateCommand,
-];
+export const COMMANDS: readonly Command[] = [statusCommand, breakersCommand, restartCommand, validateCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length));
