@@ -15,3 +15,7 @@ export * from './policyEngine.ts';
 export * from './webhookFormats.ts';
 export * from './controlPlaneTypes.ts';
 export * from './errors.ts';
+export * from './healthChecker.ts';
+export * from './probes.ts';
+export * from './supervisor.ts';
+export * from './supervisorErrors.ts';
