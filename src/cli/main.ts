@@ -5,10 +5,17 @@ import { type CliOutput, type Command, EXIT_USAGE } from './command.ts';
 import { breakersCommand } from './breakers.ts';
 import { restartCommand } from './restart.ts';
 import { statusCommand } from './status.ts';
+import { upCommand } from './up.ts';
 import { validateCommand } from './validate.ts';
 
 /** The commands, in the order `rebound --help` lists them. */
-export const COMMANDS: readonly Command[] = [statusCommand, breakersCommand, restartCommand, validateCommand];
+export const COMMANDS: readonly Command[] = [
+  upCommand,
+  statusCommand,
+  breakersCommand,
+  restartCommand,
+  validateCommand,
+];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length));

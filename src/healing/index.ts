@@ -19,3 +19,14 @@ export * from './healthChecker.ts';
 export * from './probes.ts';
 export * from './supervisor.ts';
 export * from './supervisorErrors.ts';
+export * from './controlPlane.ts';
+export {
+  GATEWAY_BREAKER_KIND,
+  GATEWAY_DEFAULTS,
+  type Gateway,
+  GatewayListenError,
+  type GatewayOptions,
+  isGatewayListenError,
+  startGateway,
+} from './gateway.ts';
+export * from './incidents.ts';

@@ -1,0 +1,104 @@
+// `rebound up`: starts the control plane of a rebound.yaml (services, gateways, healing, API) and
+// keeps it running until SIGTERM or SIGINT; SIGHUP reloads the config.
+
+import { parseArgs } from 'node:util';
+import { formatProblem, isConfigError, loadConfig, startControlPlane } from '../healing/index.ts';
+import { startApiServer } from '../server/index.ts';
+import { type CliOutput, type Command, EXIT_USAGE } from './command.ts';
+
+export const upCommand: Command = {
+  name: 'up',
+  summary: 'start the services of a config and keep them healthy',
+  usage: `Usage: rebound up [--config FILE]
+
+Starts every service of FILE (default: rebound.yaml) as supervised replicas behind its gateway,
+watches probes, exits and metrics, heals by the config's policies, and serves the HTTP API and
+dashboard on server.host:server.port. Runs until SIGTERM or Ctrl-C, then stops every replica
+(SIGTERM, SIGKILL after stopGraceMs) and exits 0. SIGHUP re-reads FILE and rolls out what changed.
+
+Options:
+  -c, --config FILE  the config file (default: rebound.yaml)
+  -h, --help         show this help
+`,
+  async run(args: readonly string[], output: CliOutput): Promise<number> {
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args: [...args],
+        options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
+      });
+    } catch (error) {
+      output.stderr.write(`rebound up: ${(error as Error).message}\n\n${this.usage}`);
+      return EXIT_USAGE;
+    }
+    if (parsed.values.help) {
+      output.stdout.write(this.usage);
+      return 0;
+    }
+    const file = parsed.values.config ?? 'rebound.yaml';
+    let config;
+    try {
+      config = await loadConfig(file);
+    } catch (error) {
+      if (!isConfigError(error)) throw error;
+      for (const problem of error.problems) output.stderr.write(`${formatProblem(file, problem)}\n`);
+      output.stderr.write(`rebound up: ${file} is invalid; nothing was started\n`);
+      return 1;
+    }
+    const log = (line: string): void => void output.stdout.write(`${line}\n`);
+    const plane = await startControlPlane({ config, configPath: file, log });
+    let server;
+    try {
+      server = await startApiServer({
+        controlPlane: plane,
+        host: config.server.host,
+        port: config.server.port,
+        token: config.server.token,
+      });
+    } catch (error) {
+      await plane.close();
+      output.stderr.write(
+        `rebound up: cannot serve the API on ${config.server.host}:${config.server.port}: ${(error as Error).message}\n`,
+      );
+      return 1;
+    }
+    output.stdout.write(`rebound up: dashboard and API at ${server.url}\n`);
+    for (const service of plane.services()) {
+      const gateway = service.gateway
+        ? ` gateway http://${service.gateway.host}:${service.gateway.port}`
+        : '';
+      output.stdout.write(`  ${service.name}: ${service.replicas.length} replica(s)${gateway}\n`);
+    }
+
+    return new Promise<number>((resolve) => {
+      let stopping = false;
+      const stop = (signal: string): void => {
+        if (stopping) return;
+        stopping = true;
+        output.stdout.write(`rebound up: ${signal}: stopping every replica\n`);
+        void (async () => {
+          await server.close();
+          await plane.close();
+          process.off('SIGTERM', onTerm).off('SIGINT', onInt).off('SIGHUP', onHup);
+          output.stdout.write('rebound up: stopped\n');
+          resolve(0);
+        })();
+      };
+      const onTerm = (): void => stop('SIGTERM');
+      const onInt = (): void => stop('SIGINT');
+      const onHup = (): void => {
+        plane.reload().then(
+          ({ changed }) =>
+            log(`rebound up: reloaded ${file}: ${changed.length ? changed.join(', ') : 'nothing changed'}`),
+          (error: unknown) => {
+            if (isConfigError(error)) {
+              for (const problem of error.problems) log(formatProblem(file, problem));
+            }
+            log(`rebound up: reload refused, nothing changed: ${(error as Error).message}`);
+          },
+        );
+      };
+      process.on('SIGTERM', onTerm).on('SIGINT', onInt).on('SIGHUP', onHup);
+    });
+  },
+};

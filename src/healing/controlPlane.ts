@@ -1,0 +1,976 @@
+// `rebound up`'s engine room: starts the supervisor, a gateway per service, the scrapers and the
+// policy engine, turns what they see into signals, states, attempts, incidents and pages, and
+// answers the ControlPlane interface the HTTP API and the CLI use.
+
+import { readFileSync } from 'node:fs';
+import { BreakerRegistry, type Clock, systemClock } from '../policies/index.ts';
+import { openStore, type Store } from '../store/index.ts';
+import { builtInActions } from './actions.ts';
+import { AlertGate } from './alertGate.ts';
+import { loadConfig } from './config.ts';
+import type { ReboundConfig, ServiceConfig, Severity } from './configTypes.ts';
+import type {
+  AlertmanagerPayload,
+  AttemptView,
+  ControlPlane,
+  HealingStats,
+  IncidentView,
+  MetricsEvent,
+  PolicyView,
+  ServiceState,
+  ServiceView,
+} from './controlPlaneTypes.ts';
+import { InvalidRequestError, UnknownServiceError } from './errors.ts';
+import { Escalator, type Notification } from './escalation.ts';
+import { type Gateway, startGateway } from './gateway.ts';
+import { IncidentTracker, iso } from './incidents.ts';
+import { describeCondition, PolicyEngine, type Signal } from './policyEngine.ts';
+import { parsePrometheusText, serviceMetricsFromSamples } from './prometheusText.ts';
+import { alertMetrics, alertService } from './signalSchemas.ts';
+import { Supervisor, type SupervisorEvent } from './supervisor.ts';
+
+export interface StartControlPlaneOptions {
+  config: ReboundConfig;
+  /** The file `reload()` re-reads; without it reload is refused. */
+  configPath?: string;
+  /** Default: `openStore(config.store)`, closed by `close()`. A given store is left open. */
+  store?: Store;
+  clock?: Clock;
+  log?: (line: string) => void;
+  /** How often every service's metrics are checked against the policies; default 1000 ms. */
+  evaluateEveryMs?: number;
+  /** How long after the actions a policy's trigger must have cleared; default 20 000 ms. */
+  verifyWithinMs?: number;
+}
+
+/** Gateway metrics are not judged before a gateway has seen this long (no "throughput 0" at start). */
+const GATEWAY_WARMUP_MS = 10_000;
+/**
+ * A policy's trigger must clear within this long of its actions: longer than the gateway's 10 s
+ * window, which still holds the slow answers of before the healing for up to that long.
+ */
+const VERIFY_WITHIN_MS = 20_000;
+/** Posted and scraped metrics older than this are forgotten. */
+const METRICS_TTL_MS = 60_000;
+/** Fallback mode is lifted after this long once every desired replica is healthy again. */
+const FALLBACK_HOLD_MS = 30_000;
+/** A failed-over service fails back after being fully healthy this long. */
+const FAILBACK_AFTER_MS = 5_000;
+
+export const VERSION: string = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+interface TimedMetrics {
+  metrics: Record<string, number>;
+  at: number;
+}
+
+export async function startControlPlane(options: StartControlPlaneOptions): Promise<ControlPlane> {
+  const store = options.store ?? (await openStore(options.config.store));
+  const plane = new ReboundControlPlane(options, store, options.store === undefined);
+  try {
+    await plane.start();
+  } catch (error) {
+    await plane.close();
+    throw error;
+  }
+  return plane;
+}
+
+class ReboundControlPlane implements ControlPlane {
+  config: ReboundConfig;
+  readonly version = VERSION;
+  readonly breakers: BreakerRegistry;
+  readonly #options: StartControlPlaneOptions;
+  readonly #store: Store;
+  readonly #ownsStore: boolean;
+  readonly #clock: Clock;
+  readonly #log: (line: string) => void;
+  readonly #supervisor: Supervisor;
+  readonly #gateways = new Map<string, Gateway>();
+  readonly #gatewayStartedAt = new Map<string, number>();
+  readonly #gate: AlertGate;
+  readonly #incidents: IncidentTracker;
+  readonly #escalator: Escalator;
+  #engine: PolicyEngine;
+  readonly #posted = new Map<string, TimedMetrics>();
+  readonly #scraped = new Map<string, TimedMetrics>();
+  /** Firing Alertmanager alerts per service: fingerprint → metrics it contributes. */
+  readonly #alerts = new Map<string, Map<string, Record<string, number>>>();
+  readonly #states = new Map<string, ServiceState>();
+  readonly #stopped = new Set<string>();
+  readonly #desired = new Map<string, number>();
+  readonly #rolledOutAt = new Map<string, number>();
+  /** Supervisor restarts in progress: `service/replica` → their attempt. */
+  readonly #restarts = new Map<string, AttemptView>();
+  readonly #fallbackSince = new Map<string, number>();
+  readonly #healthySince = new Map<string, number>();
+  readonly #timers: ReturnType<typeof setInterval>[] = [];
+  readonly #unsubscribe: (() => void)[] = [];
+  #writes: Promise<void> = Promise.resolve();
+  #closed = false;
+
+  constructor(options: StartControlPlaneOptions, store: Store, ownsStore: boolean) {
+    this.#options = options;
+    this.config = options.config;
+    this.#store = store;
+    this.#ownsStore = ownsStore;
+    this.#clock = options.clock ?? systemClock;
+    this.#log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
+    this.breakers = new BreakerRegistry({ clock: this.#clock });
+    this.#supervisor = new Supervisor({
+      store,
+      clock: this.#clock,
+      log: this.#log,
+      canRestart: (service) => {
+        const down = this.#downDependencies(service);
+        return down.length > 0 ? `waiting for its dependency ${down.join(', ')} to recover` : undefined;
+      },
+    });
+    this.#gate = new AlertGate({
+      dependsOn: this.#dependsOn(),
+      isDown: (service) => this.#isDown(service),
+      isRecovering: (service) => this.#state(service) === 'recovering',
+    });
+    this.#incidents = new IncidentTracker({
+      store,
+      clock: this.#clock,
+      groupWindowMs: this.config.incidents.groupWindowMs,
+    });
+    this.#escalator = new Escalator({
+      targets: this.config.escalation,
+      store,
+      clock: this.#clock,
+      breakers: this.breakers,
+    });
+    this.#engine = this.#createEngine();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Lifecycle
+
+  async start(): Promise<void> {
+    await this.#incidents.resume();
+    await this.#escalator.resume();
+    this.#unsubscribe.push(this.#supervisor.onEvent((event) => this.#onSupervisorEvent(event)));
+    this.#unsubscribe.push(
+      this.#supervisor.onUpstreamsChange(({ service }) =>
+        this.#gateways.get(service)?.setUpstreams(this.#supervisor.upstreams(service)),
+      ),
+    );
+    for (const service of Object.values(this.config.services)) {
+      this.#desired.set(service.name, service.replicas.count);
+      if (service.gateway) await this.#startGateway(service);
+    }
+    const order = AlertGate.order(this.#dependsOn()).map((name) => this.config.services[name]!);
+    await this.#supervisor.start(order);
+    for (const service of order) {
+      this.#gateways.get(service.name)?.setUpstreams(this.#supervisor.upstreams(service.name));
+      if (service.metrics) this.#scrapeEvery(service);
+    }
+    const every = this.#options.evaluateEveryMs ?? 1000;
+    this.#timers.push(setInterval(() => this.#tick(), every));
+    this.#tick();
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const timer of this.#timers) clearInterval(timer);
+    for (const unsubscribe of this.#unsubscribe) unsubscribe();
+    this.#engine.close();
+    await this.#supervisor.stop();
+    await Promise.all([...this.#gateways.values()].map((gateway) => gateway.close()));
+    await this.#escalator.close();
+    await this.#writes;
+    await this.#incidents.flush();
+    if (this.#ownsStore) await this.#store.close();
+  }
+
+  async #startGateway(service: ServiceConfig): Promise<void> {
+    const gateway = await startGateway({
+      service: service.name,
+      host: service.gateway!.host,
+      port: service.gateway!.port,
+      balance: service.gateway!.balance,
+      timeoutMs: service.gateway!.timeoutMs,
+      breaker: service.breaker,
+      fallback: service.fallback,
+      registry: this.breakers,
+      clock: this.#clock,
+    });
+    this.#gateways.set(service.name, gateway);
+    this.#gatewayStartedAt.set(service.name, this.#clock.now());
+  }
+
+  #createEngine(): PolicyEngine {
+    const engine = new PolicyEngine({
+      policies: this.config.policies,
+      limits: this.config.limits,
+      permissions: this.config.permissions,
+      services: Object.keys(this.config.services),
+      clock: this.#clock,
+      verifyWithinMs: this.#options.verifyWithinMs ?? VERIFY_WITHIN_MS,
+      failoverTargetOf: (service) => this.config.services[service]?.failover?.target,
+      metricsOf: (service) => this.#metricsOf(service),
+      record: (attempt) => this.#recordAttempt(attempt),
+      escalate: (service, tried, signal) => this.#escalate(service, tried, signal),
+      actuator: builtInActions({
+        config: () => this.config,
+        supervisor: this.#supervisor,
+        gateways: this.#gateways,
+        downDependencies: (service) => this.#downDependencies(service),
+        rolledOutAt: (service) => this.#rolledOutAt.get(service),
+        page: (service, policy, attemptId) => this.#holdPage(service, policy, attemptId),
+        replicaCount: (service) => this.#desired.get(service) ?? 0,
+        setReplicaCount: (service, count) => this.#desired.set(service, count),
+        now: () => this.#clock.now(),
+        log: this.#log,
+      }),
+    });
+    this.#unsubscribe.push(engine.onAttempt((attempt) => this.#onPolicyAttempt(attempt)));
+    return engine;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Signals
+
+  /** Everything known about a service now, by metric name: what policies are evaluated against. */
+  #metricsOf(service: string): Record<string, number> {
+    const now = this.#clock.now();
+    const metrics: Record<string, number> = {};
+    const gateway = this.#gateways.get(service);
+    if (gateway && now - this.#gatewayStartedAt.get(service)! >= GATEWAY_WARMUP_MS) {
+      const traffic = gateway.metrics();
+      metrics.throughput = traffic.throughput;
+      metrics.inflight = traffic.inflight;
+      if (traffic.requests > 0) {
+        metrics.latency_p50 = traffic.latency_p50;
+        metrics.latency_p95 = traffic.latency_p95;
+        metrics.latency_p99 = traffic.latency_p99;
+        metrics.error_rate = traffic.error_rate;
+      }
+    }
+    const replicas = this.#supervisor.replicas(service);
+    metrics.replicas = replicas.length;
+    metrics.healthy_replicas = replicas.filter((replica) => replica.state === 'healthy').length;
+    for (const source of [this.#scraped.get(service), this.#posted.get(service)]) {
+      if (source && now - source.at <= METRICS_TTL_MS) Object.assign(metrics, source.metrics);
+    }
+    for (const alert of this.#alerts.get(service)?.values() ?? []) Object.assign(metrics, alert);
+    return metrics;
+  }
+
+  #tick(): void {
+    if (this.#closed) return;
+    for (const name of Object.keys(this.config.services)) {
+      this.#updateState(name);
+      this.#liftTemporaryModes(name);
+      if (this.#stopped.has(name) || this.#supervisor.isCritical(name)) continue;
+      this.#evaluate({ service: name, metrics: this.#metricsOf(name), source: 'gateway' });
+    }
+  }
+
+  #evaluate(signal: Signal): void {
+    if (this.#engine.isHealing(signal.service)) return;
+    if (this.#engine.matching(signal.service, signal.metrics).length === 0) return;
+    this.#engine.evaluate(signal).catch((error: unknown) => {
+      this.#log(`rebound: evaluating policies for ${signal.service} failed: ${(error as Error).message}`);
+    });
+  }
+
+  #scrapeEvery(service: ServiceConfig): void {
+    const { path, intervalMs } = service.metrics!;
+    const scrape = async (): Promise<void> => {
+      const [upstream] = this.#supervisor.upstreams(service.name);
+      if (!upstream) return;
+      try {
+        const response = await fetch(`http://${upstream.host}:${upstream.port}${path}`, {
+          signal: AbortSignal.timeout(Math.min(intervalMs, 2000)),
+        });
+        if (!response.ok) return;
+        const { samples } = parsePrometheusText(await response.text());
+        this.#scraped.set(service.name, {
+          metrics: serviceMetricsFromSamples(samples),
+          at: this.#clock.now(),
+        });
+      } catch {
+        // A replica that does not answer its metrics is the probes' business, not the scraper's.
+      }
+    };
+    this.#timers.push(setInterval(() => void scrape(), intervalMs));
+  }
+
+  async ingestEvent(event: MetricsEvent): Promise<{ accepted: true }> {
+    this.#known(event.service);
+    const previous = this.#posted.get(event.service);
+    const now = this.#clock.now();
+    const metrics = previous && now - previous.at <= METRICS_TTL_MS ? { ...previous.metrics } : {};
+    this.#posted.set(event.service, { metrics: Object.assign(metrics, event.metrics), at: now });
+    await this.#recordEvent(event.service, 'event', { metrics: event.metrics });
+    this.#evaluate({ service: event.service, metrics: this.#metricsOf(event.service), source: 'event' });
+    return { accepted: true };
+  }
+
+  async ingestAlerts(payload: AlertmanagerPayload): Promise<{ accepted: number }> {
+    let accepted = 0;
+    for (const alert of payload.alerts) {
+      const service = alertService(alert);
+      const name = alert.labels.alertname ?? 'alert';
+      await this.#recordEvent(service ?? null, 'alert', {
+        status: alert.status,
+        alertname: name,
+        fingerprint: alert.fingerprint,
+        labels: alert.labels,
+        annotations: alert.annotations,
+      });
+      accepted++;
+      if (!service || !this.config.services[service]) continue;
+      const firing = this.#alerts.get(service) ?? new Map<string, Record<string, number>>();
+      this.#alerts.set(service, firing);
+      if (alert.status === 'resolved') {
+        firing.delete(alert.fingerprint);
+        this.#incidents.note(service, 'signal', `alert ${name} resolved`);
+        continue;
+      }
+      firing.set(alert.fingerprint, alertMetrics(alert));
+      const summary = alert.annotations.summary ?? alert.annotations.description ?? name;
+      this.#incidents.note(service, 'signal', `alert ${name} firing: ${summary}`, {
+        opens: true,
+        severity: severityOf(alert.labels.severity),
+      });
+      const metrics = this.#metricsOf(service);
+      const notification = this.#notification(
+        service,
+        severityOf(alert.labels.severity),
+        `${name}: ${summary}`,
+        [],
+      );
+      const decision = this.#gate.decide(service);
+      if (!decision.send) {
+        this.#suppress(service, notification, decision.reason, decision.dependency);
+      } else if (this.#engine.matching(service, metrics).length > 0) {
+        // A policy will try to heal it: the alert waits for the outcome (sent if healing fails).
+        this.#gate.hold(service, notification);
+        this.#incidents.note(service, 'suppression', `alert ${name} held back while a policy heals`);
+        this.#evaluate({ service, metrics, source: 'alertmanager', detail: name });
+      } else {
+        await this.#send(notification);
+      }
+    }
+    return { accepted };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // States, dependencies, temporary modes
+
+  #state(service: string): ServiceState {
+    return this.#states.get(service) ?? 'recovering';
+  }
+
+  #deriveState(service: string): ServiceState {
+    if (this.#stopped.has(service)) return 'stopped';
+    if (this.#supervisor.isCritical(service)) return 'critical';
+    const desired = this.#desired.get(service) ?? 0;
+    const healthy = this.#supervisor.upstreams(service).length;
+    const restarting = [...this.#restarts.values()].some((attempt) => attempt.service === service);
+    if (this.#engine.isHealing(service) || restarting) return 'recovering';
+    if (desired > 0 && healthy === 0) return 'unhealthy';
+    const gateway = this.#gateways.get(service);
+    const breakerOpen =
+      gateway?.breakerEnabled && this.breakers.health().kinds.gateway?.[service]?.state === 'open';
+    if (healthy < desired || gateway?.fallbackMode || gateway?.failover || breakerOpen) return 'degraded';
+    return 'healthy';
+  }
+
+  #updateState(service: string): void {
+    const state = this.#deriveState(service);
+    const previous = this.#states.get(service);
+    if (state === previous) return;
+    this.#states.set(service, state);
+    if (previous === undefined && state !== 'unhealthy' && state !== 'critical') return;
+    const from = previous ?? 'starting';
+    void this.#recordHistory(service, from, state);
+    const bad = state === 'unhealthy' || state === 'critical';
+    this.#incidents.note(service, 'state', `${service} ${from} → ${state}`, {
+      opens: bad,
+      severity: bad ? 'critical' : undefined,
+      title: bad ? `${service} is ${state}` : undefined,
+    });
+    if (state === 'healthy') {
+      const incident = this.#incidents.openFor(service);
+      if (incident) {
+        const wasEscalated = incident.status === 'escalated';
+        this.#incidents.setStatus(service, 'resolved', `${service} healthy again`);
+        if (wasEscalated) {
+          void this.#send({
+            ...this.#notification(service, incident.severity, `${service} recovered`, []),
+            id: `rebound-${service}-${incident.id}`,
+            action: 'resolve',
+          });
+        }
+      }
+      // Alerts held while it recovered are not sent: it recovered (they stay on the timeline).
+      for (const held of this.#gate.drop(service)) {
+        this.#incidents.note(service, 'suppression', `page not sent (recovered): ${held.summary}`);
+      }
+    }
+  }
+
+  #liftTemporaryModes(service: string): void {
+    const gateway = this.#gateways.get(service);
+    if (!gateway) return;
+    const now = this.#clock.now();
+    const fullyHealthy = this.#supervisor.upstreams(service).length >= (this.#desired.get(service) ?? 0);
+    if (!fullyHealthy) this.#healthySince.delete(service);
+    else if (!this.#healthySince.has(service)) this.#healthySince.set(service, now);
+    const healthyFor = now - (this.#healthySince.get(service) ?? now);
+
+    if (gateway.fallbackMode) {
+      if (!this.#fallbackSince.has(service)) this.#fallbackSince.set(service, now);
+      if (fullyHealthy && now - this.#fallbackSince.get(service)! >= FALLBACK_HOLD_MS) {
+        gateway.setFallbackMode(false);
+        this.#fallbackSince.delete(service);
+        this.#incidents.note(service, 'action', 'fallback mode lifted: every replica healthy');
+      }
+    } else this.#fallbackSince.delete(service);
+
+    if (gateway.failover && fullyHealthy && healthyFor >= FAILBACK_AFTER_MS) {
+      const target = gateway.failover;
+      gateway.setFailover(undefined);
+      this.#incidents.note(service, 'action', `failed back from ${target}: ${service} healthy again`);
+    }
+  }
+
+  #dependsOn(): Record<string, string[]> {
+    return Object.fromEntries(
+      Object.values(this.config.services).map((service) => [service.name, [...service.dependsOn]]),
+    );
+  }
+
+  #isDown(service: string): boolean {
+    if (this.#stopped.has(service) || this.#supervisor.isCritical(service)) return true;
+    return (this.#desired.get(service) ?? 0) > 0 && this.#supervisor.upstreams(service).length === 0;
+  }
+
+  #downDependencies(service: string): string[] {
+    return this.#gate.downDependencies(service);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // The supervisor's own healing
+
+  #onSupervisorEvent(event: SupervisorEvent): void {
+    const { service } = event;
+    switch (event.type) {
+      case 'replica-exited':
+        if (event.expected) break;
+        void this.#recordEvent(service, 'exit', {
+          replica: event.replica.id,
+          code: event.code,
+          signal: event.signal,
+        });
+        this.#incidents.note(
+          service,
+          'signal',
+          `replica ${event.replica.id} exited (${event.signal ?? `code ${event.code}`})`,
+          { opens: true, severity: 'high', title: `${service}: replica ${event.replica.id} crashed` },
+        );
+        break;
+      case 'replica-unhealthy':
+        void this.#recordEvent(service, 'probe', { replica: event.replica.id, detail: event.detail });
+        this.#incidents.note(
+          service,
+          'signal',
+          `replica ${event.replica.id} failed its health probe: ${event.detail}`,
+          {
+            opens: true,
+            severity: 'high',
+            title: `${service}: replica ${event.replica.id} unhealthy`,
+          },
+        );
+        break;
+      case 'replica-restarting': {
+        const key = `${service}/${event.replica.id}`;
+        if (this.#restarts.has(key)) break;
+        const now = this.#clock.now();
+        const attempt: AttemptView = {
+          id: `sup-${crypto.randomUUID()}`,
+          source: 'supervisor',
+          policy: null,
+          service,
+          trigger: {
+            source: event.reason === 'crash' ? 'exit' : 'probe',
+            metrics: {},
+            conditions: [event.reason === 'crash' ? 'replica exited' : 'health probe failed'],
+            detail: event.note,
+          },
+          actions: [
+            {
+              type: 'restart-service',
+              status: 'succeeded',
+              message: `restart of ${event.replica.id} in ${event.delayMs} ms`,
+              startedAt: iso(now),
+              endedAt: iso(now),
+            },
+          ],
+          status: 'running',
+          outcome: `restarting replica ${event.replica.id} after a ${event.reason}`,
+          verified: null,
+          startedAt: iso(now),
+          endedAt: null,
+        };
+        this.#restarts.set(key, attempt);
+        this.#incidents.setStatus(
+          service,
+          'mitigating',
+          `supervisor restarting ${event.replica.id} (${event.reason})`,
+        );
+        void this.#recordAttempt(attempt);
+        break;
+      }
+      case 'replica-healthy': {
+        const key = `${service}/${event.replica.id}`;
+        const attempt = this.#restarts.get(key);
+        if (!attempt) break;
+        this.#restarts.delete(key);
+        const now = this.#clock.now();
+        attempt.status = 'succeeded';
+        attempt.verified = true;
+        attempt.endedAt = iso(now);
+        attempt.outcome = `replica ${event.replica.id} restarted and healthy after ${now - Date.parse(attempt.startedAt)} ms`;
+        void this.#recordAttempt(attempt);
+        this.#incidents.note(service, 'action', attempt.outcome);
+        break;
+      }
+      case 'restart-held':
+        void this.#recordEvent(service, 'restart-held', { replica: event.replica.id, reason: event.reason });
+        this.#incidents.note(
+          service,
+          'decision',
+          `restart of ${event.replica.id} held back: ${event.reason}`,
+        );
+        break;
+      case 'service-critical': {
+        const tried: AttemptView[] = [];
+        for (const [key, attempt] of this.#restarts) {
+          if (attempt.service !== service) continue;
+          this.#restarts.delete(key);
+          attempt.status = 'escalated';
+          attempt.endedAt = iso(this.#clock.now());
+          attempt.outcome = `${event.restarts} restarts within ${event.windowMs} ms: the service is critical`;
+          tried.push(attempt);
+          void this.#recordAttempt(attempt);
+        }
+        this.#incidents.note(
+          service,
+          'state',
+          `${service} critical: ${event.restarts} restarts within ${event.windowMs} ms`,
+          {
+            opens: true,
+            severity: 'critical',
+          },
+        );
+        void this.#page(
+          service,
+          'critical',
+          `${service} is critical: it crashed ${event.restarts} times within ${Math.round(event.windowMs / 1000)} s and is no longer restarted`,
+          tried,
+        );
+        break;
+      }
+      case 'orphan-stopped':
+        this.#log(`rebound: stopped replica pid ${event.pid} of ${service} left behind by a previous run`);
+        void this.#recordEvent(service, 'orphan-stopped', { pid: event.pid });
+        return; // before the services start: there is no state to update yet
+      default:
+        break;
+    }
+    this.#updateState(service);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Policy attempts, pages, escalation
+
+  #onPolicyAttempt(attempt: AttemptView): void {
+    const { service } = attempt;
+    if (attempt.status === 'running' && attempt.actions.length === 0) {
+      this.#incidents.note(
+        service,
+        'decision',
+        `policy "${attempt.policy}" fired: ${attempt.trigger.conditions.join(' and ')}`,
+        {
+          opens: true,
+          severity: 'high',
+          title: `${service}: ${attempt.trigger.conditions.join(' and ')}`,
+        },
+      );
+      this.#incidents.setStatus(service, 'mitigating', `healing with policy "${attempt.policy}"`);
+    } else if (attempt.status !== 'running') {
+      this.#incidents.note(
+        service,
+        'action',
+        `policy "${attempt.policy}" ${attempt.status}: ${attempt.outcome}`,
+      );
+      if (attempt.status === 'succeeded') {
+        for (const held of this.#gate.drop(service)) {
+          this.#incidents.note(service, 'suppression', `page not sent (healing worked): ${held.summary}`);
+        }
+      } else {
+        for (const held of this.#gate.release(service)) void this.#send(held);
+      }
+    }
+    this.#updateState(service);
+  }
+
+  /** The `alert-oncall` action: the page waits for the attempt's verdict (sent only if it fails). */
+  #holdPage(service: string, policy: string, attemptId: string): void {
+    const metrics = this.#metricsOf(service);
+    const notification = this.#notification(
+      service,
+      'high',
+      `${service}: policy "${policy}" fired (attempt ${attemptId})`,
+      [],
+      { metrics },
+    );
+    this.#gate.hold(service, notification);
+    this.#incidents.note(service, 'suppression', `page held back while "${policy}" heals ${service}`);
+  }
+
+  async #escalate(service: string, tried: readonly AttemptView[], signal: Signal): Promise<void> {
+    const conditions = tried[0]?.trigger.conditions.join(' and ') ?? signal.detail ?? 'healing failed';
+    await this.#page(service, 'high', `${service}: automatic healing failed (${conditions})`, tried);
+  }
+
+  async #page(
+    service: string,
+    severity: Severity,
+    summary: string,
+    tried: readonly AttemptView[],
+  ): Promise<void> {
+    const notification = this.#notification(
+      service,
+      severity,
+      summary,
+      tried.map((attempt) => `${attempt.policy ?? attempt.source}: ${attempt.outcome}`),
+    );
+    const decision = this.#gate.decide(service);
+    if (!decision.send && decision.reason === 'dependency-down') {
+      this.#suppress(service, notification, decision.reason, decision.dependency);
+      return;
+    }
+    this.#incidents.setStatus(service, 'escalated', 'escalated to a human');
+    await this.#send(notification);
+  }
+
+  #notification(
+    service: string,
+    severity: Severity,
+    summary: string,
+    tried: string[],
+    details: Record<string, unknown> = {},
+  ): Notification {
+    const incident = this.#incidents.openFor(service);
+    return {
+      id: `rebound-${service}-${incident?.id ?? 'none'}`,
+      action: 'trigger',
+      service,
+      severity,
+      summary,
+      tried,
+      details: { incident: incident?.id ?? null, state: this.#state(service), ...details },
+      at: this.#clock.now(),
+    };
+  }
+
+  async #send(notification: Notification): Promise<void> {
+    this.#incidents.note(
+      notification.service,
+      'notification',
+      `${notification.action === 'resolve' ? 'resolved notification' : 'page'} sent: ${notification.summary}`,
+    );
+    await this.#escalator.send(notification);
+  }
+
+  #suppress(service: string, notification: Notification, reason: string, dependency?: string): void {
+    const why = reason === 'dependency-down' ? `its dependency ${dependency} is down` : 'it is recovering';
+    this.#incidents.note(service, 'suppression', `page inhibited (${why}): ${notification.summary}`);
+    void this.#recordEvent(service, 'suppressed', { reason, dependency, summary: notification.summary });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Persistence
+
+  #write(kind: string, id: string, service: string | null, at: number, data: unknown): Promise<void> {
+    const record = { kind, id, service, at, data: JSON.stringify(data) };
+    this.#writes = this.#writes
+      .then(() => this.#store.records.put(record))
+      .catch((error: unknown) => this.#log(`rebound: could not record ${kind}: ${(error as Error).message}`));
+    return this.#writes;
+  }
+
+  #recordAttempt(attempt: AttemptView): Promise<void> {
+    return this.#write('attempt', attempt.id, attempt.service, Date.parse(attempt.startedAt), attempt);
+  }
+
+  #recordEvent(service: string | null, type: string, data: Record<string, unknown>): Promise<void> {
+    const at = this.#clock.now();
+    return this.#write('event', `${at}-${crypto.randomUUID().slice(0, 8)}`, service, at, {
+      type,
+      service,
+      at: iso(at),
+      ...data,
+    });
+  }
+
+  #recordHistory(service: string, from: string, to: ServiceState): Promise<void> {
+    const at = this.#clock.now();
+    return this.#write('history', `${service}-${at}-${crypto.randomUUID().slice(0, 8)}`, service, at, {
+      service,
+      from,
+      to,
+      at: iso(at),
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // The ControlPlane interface
+
+  #known(name: string): ServiceConfig {
+    const service = this.config.services[name];
+    if (!service) throw new UnknownServiceError(name);
+    return service;
+  }
+
+  services(): ServiceView[] {
+    return Object.keys(this.config.services).map((name) => this.service(name));
+  }
+
+  service(name: string): ServiceView {
+    const config = this.#known(name);
+    const gateway = this.#gateways.get(name);
+    const perReplica = gateway?.replicaMetrics() ?? {};
+    return {
+      name,
+      state: this.#state(name),
+      replicas: this.#supervisor.replicas(name).map((replica) => ({
+        ...replica,
+        ...(perReplica[replica.id] ? { metrics: perReplica[replica.id] } : {}),
+      })),
+      // Traffic is shown from the first request on; policies see it only after the warm-up.
+      metrics: Object.assign({}, gateway?.metrics(), this.#metricsOf(name)),
+      gateway: gateway
+        ? {
+            ...gateway.address,
+            breaker: gateway.breakerEnabled,
+            fallback: gateway.fallbackMode,
+            failover: gateway.failover,
+          }
+        : null,
+      dependsOn: [...config.dependsOn],
+      revision: this.#supervisor.revision(name),
+    };
+  }
+
+  async #operator(
+    name: string,
+    type: AttemptView['actions'][number]['type'],
+    run: () => Promise<string>,
+  ): Promise<AttemptView> {
+    this.#known(name);
+    const startedAt = this.#clock.now();
+    const attempt: AttemptView = {
+      id: `op-${crypto.randomUUID()}`,
+      source: 'operator',
+      policy: null,
+      service: name,
+      trigger: { source: 'operator', metrics: {}, conditions: [] },
+      actions: [],
+      status: 'running',
+      outcome: '',
+      verified: null,
+      startedAt: iso(startedAt),
+      endedAt: null,
+    };
+    let status: 'succeeded' | 'failed';
+    let message: string;
+    try {
+      message = await run();
+      status = 'succeeded';
+    } catch (error) {
+      message = (error as Error).message;
+      status = 'failed';
+    }
+    const endedAt = this.#clock.now();
+    attempt.actions.push({ type, status, message, startedAt: iso(startedAt), endedAt: iso(endedAt) });
+    attempt.status = status;
+    attempt.outcome = `${type} by an operator ${status}: ${message}`;
+    attempt.endedAt = iso(endedAt);
+    this.#incidents.note(name, 'action', attempt.outcome);
+    await this.#recordAttempt(attempt);
+    this.#updateState(name);
+    return attempt;
+  }
+
+  restartService(name: string): Promise<AttemptView> {
+    return this.#operator(name, 'restart-service', async () => {
+      this.#stopped.delete(name);
+      if (this.#supervisor.replicas(name).length === 0) await this.#supervisor.startService(name);
+      else await this.#supervisor.restart(name);
+      return `restarted ${this.#desired.get(name)} replica(s)`;
+    });
+  }
+
+  stopService(name: string): Promise<AttemptView> {
+    return this.#operator(name, 'stop-service', async () => {
+      this.#stopped.add(name);
+      await this.#supervisor.stopService(name);
+      return 'every replica stopped';
+    });
+  }
+
+  startService(name: string): Promise<AttemptView> {
+    return this.#operator(name, 'start-service', async () => {
+      this.#stopped.delete(name);
+      await this.#supervisor.startService(name);
+      return `started ${this.#desired.get(name)} replica(s)`;
+    });
+  }
+
+  scaleService(name: string, replicas: number): Promise<AttemptView> {
+    const { min, max } = this.#known(name).replicas;
+    if (!Number.isInteger(replicas) || replicas < min || replicas > max) {
+      throw new InvalidRequestError(
+        `replicas must be an integer from ${min} to ${max} for ${name}, got ${replicas}`,
+        {
+          min,
+          max,
+        },
+      );
+    }
+    return this.#operator(name, 'scale', async () => {
+      const from = this.#desired.get(name) ?? 0;
+      this.#desired.set(name, replicas);
+      await this.#supervisor.scale(name, replicas);
+      return `scaled from ${from} to ${replicas} replicas`;
+    });
+  }
+
+  policies(): PolicyView[] {
+    return this.config.policies.map((policy) => ({
+      name: policy.name,
+      description: policy.description ?? null,
+      services: [...policy.services],
+      when: policy.when.map(describeCondition),
+      do: policy.do.map((action) => action.type),
+      priority: policy.priority,
+      cooldownMs: policy.cooldownMs,
+      enabled: policy.enabled,
+    }));
+  }
+
+  async healing(filter: { service?: string; limit?: number } = {}): Promise<AttemptView[]> {
+    await this.#writes;
+    const records = await this.#store.records.list('attempt', {
+      service: filter.service,
+      limit: filter.limit ?? 100,
+    });
+    return records.map((record) => JSON.parse(record.data) as AttemptView);
+  }
+
+  async healingStats(): Promise<HealingStats> {
+    const attempts = await this.healing({ limit: 100_000 });
+    const succeeded = attempts.filter((attempt) => attempt.status === 'succeeded');
+    const failed = attempts.filter(
+      (attempt) => attempt.status === 'failed' || attempt.status === 'escalated',
+    );
+    const durations = succeeded
+      .filter((attempt) => attempt.endedAt !== null)
+      .map((attempt) => Date.parse(attempt.endedAt!) - Date.parse(attempt.startedAt));
+    const finished = succeeded.length + failed.length;
+    return {
+      attempts: attempts.length,
+      succeeded: succeeded.length,
+      failed: failed.length,
+      successRate: finished === 0 ? 1 : succeeded.length / finished,
+      meanRecoveryMs:
+        durations.length === 0 ? 0 : durations.reduce((sum, ms) => sum + ms, 0) / durations.length,
+      escalations: (await this.#escalator.deliveries()).length,
+    };
+  }
+
+  incidents(): Promise<IncidentView[]> {
+    return this.#incidents.list();
+  }
+
+  incident(id: string): Promise<IncidentView> {
+    return this.#incidents.get(id);
+  }
+
+  async reload(): Promise<{ changed: string[] }> {
+    const path = this.#options.configPath;
+    if (!path) throw new InvalidRequestError('rebound up was started without a config file to reload');
+    const next = await loadConfig(path);
+    const before = Object.keys(this.config.services).sort().join(',');
+    const after = Object.keys(next.services).sort().join(',');
+    if (before !== after) {
+      throw new InvalidRequestError(
+        'adding or removing services needs a restart of rebound up; nothing was changed',
+        {
+          before: before.split(','),
+          after: after.split(','),
+        },
+      );
+    }
+    const changed: string[] = [];
+    const previous = this.config;
+    this.config = next;
+    if (
+      JSON.stringify(previous.policies) !== JSON.stringify(next.policies) ||
+      JSON.stringify(previous.limits) !== JSON.stringify(next.limits)
+    ) {
+      this.#engine.updatePolicies(next.policies, next.limits, next.permissions);
+      changed.push('policies');
+    }
+    for (const service of AlertGate.order(this.#dependsOn()).map((name) => next.services[name]!)) {
+      const old = previous.services[service.name]!;
+      if (
+        old.command !== service.command ||
+        JSON.stringify(old.env) !== JSON.stringify(service.env) ||
+        old.cwd !== service.cwd
+      ) {
+        await this.#supervisor.rollout(service);
+        this.#rolledOutAt.set(service.name, this.#clock.now());
+        changed.push(`services.${service.name}`);
+        this.#incidents.note(
+          service.name,
+          'action',
+          `rolled out revision ${this.#supervisor.revision(service.name)}`,
+        );
+      }
+      if (old.replicas.count !== service.replicas.count) {
+        this.#desired.set(service.name, service.replicas.count);
+        await this.#supervisor.scale(service.name, service.replicas.count);
+        changed.push(`services.${service.name}.replicas`);
+      }
+    }
+    return { changed };
+  }
+}
+
+function severityOf(label: string | undefined): Severity {
+  switch (label) {
+    case 'critical':
+    case 'page':
+      return 'critical';
+    case 'high':
+    case 'error':
+      return 'high';
+    case 'low':
+    case 'info':
+      return 'low';
+    default:
+      return 'medium';
+  }
+}

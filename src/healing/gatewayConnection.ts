@@ -1,0 +1,671 @@
+// One client connection to the gateway: reads requests off it one at a time, routes each to an
+// upstream (or answers it), streams the response back, and measures the exchange.
+
+import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { isBrokenCircuitError, isIsolatedCircuitError } from '../policies/index.ts';
+import { type Answer, errorAnswer } from './gatewayAnswers.ts';
+import type { GatewayCore } from './gatewayCore.ts';
+import {
+  BODY_LENGTH,
+  BODY_NONE,
+  BODY_UNTIL_CLOSE,
+  ChunkedScanner,
+  CRLF_CRLF,
+  copyKept,
+  droppedBytes,
+  MAX_HEAD_BYTES,
+  METHOD_HEAD,
+  parseRequestHead,
+  RequestHead,
+} from './gatewayHttp.ts';
+import { refusalAnswer } from './gatewayAnswers.ts';
+import {
+  FAILURE_REFUSED,
+  FAILURE_RESET,
+  type UpstreamConnection,
+  type UpstreamPool,
+} from './gatewayUpstream.ts';
+
+// What the bytes arriving from the client are.
+const READ_HEAD = 0;
+const READ_BODY = 1;
+/** The request is complete: bytes that follow (a pipelined request) wait for its response. */
+const READ_HELD = 2;
+const READ_TUNNEL = 3;
+const READ_CLOSED = 4;
+
+// Why reading from the client is paused (bits).
+const PAUSE_HELD = 1;
+const PAUSE_UPSTREAM = 2;
+
+/** Bodies up to this size are copied behind the head so that head and body go out in one write. */
+const INLINE_BODY_BYTES = 16 * 1024;
+
+const CRLF = Buffer.from('\r\n', 'latin1');
+const FORWARDED_PROTO = Buffer.from('x-forwarded-proto: http\r\n', 'latin1');
+const FORWARDED_HOST = Buffer.from('x-forwarded-host: ', 'latin1');
+const FORWARDED_FOR = Buffer.from('x-forwarded-for: ', 'latin1');
+const LIST_SEPARATOR = Buffer.from(', ', 'latin1');
+const CONNECTION_KEEP_ALIVE = Buffer.from('connection: keep-alive\r\n', 'latin1');
+const CONNECTION_CLOSE = Buffer.from('connection: close\r\n', 'latin1');
+const CONNECTION_UPGRADE = Buffer.from('connection: upgrade\r\n', 'latin1');
+const EMPTY = Buffer.alloc(0);
+
+/** What a failed request rejects the breaker's call with: a constant, so failing costs no stack trace. */
+const UPSTREAM_FAILED = Object.freeze({ code: 'UPSTREAM_FAILED' });
+
+export class ClientConnection {
+  readonly core: GatewayCore;
+  readonly socket: Socket;
+  readonly head = new RequestHead();
+  /** The client's address, for X-Forwarded-For. */
+  private readonly address: Buffer;
+  private readonly bodyScanner = new ChunkedScanner();
+  private phase = READ_HEAD;
+  private pending: Buffer | undefined = undefined;
+  private searchFrom = 0;
+  private pausedFor = 0;
+  private driving = false;
+  /** The client sent FIN. */
+  private ended = false;
+  /** Clock time the connection last went idle (or opened): idle ones are closed after keepAliveTimeoutMs. */
+  private idleSince: number;
+
+  // The exchange in progress.
+  private active = false;
+  private requestDone = false;
+  private responseDone = false;
+  private responseStarted = false;
+  private closeAfter = false;
+  private bodyRemaining = 0;
+  /** The request's bytes as sent, kept while the whole request is in them: what a retry re-sends. */
+  private request: Buffer | undefined = undefined;
+  private upstream: UpstreamConnection | undefined = undefined;
+  private pool: UpstreamPool | undefined = undefined;
+  private attempts = 0;
+  private startedAt = 0;
+  private status = 0;
+  private upstreamPaused = false;
+  private admitted = false;
+  private breakerResolve: (() => void) | undefined = undefined;
+  private breakerReject: ((reason: unknown) => void) | undefined = undefined;
+  /** The exchange is in the service's traffic window (exactly once). */
+  private accounted = false;
+
+  // Links in the core's deadline list.
+  deadlineAt = 0;
+  deadlineLinked = false;
+  previousDeadline: ClientConnection | undefined = undefined;
+  nextDeadline: ClientConnection | undefined = undefined;
+
+  constructor(core: GatewayCore, socket: Socket) {
+    this.core = core;
+    this.socket = socket;
+    this.address = Buffer.from(socket.remoteAddress ?? 'unknown', 'latin1');
+    this.idleSince = core.clock.now();
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.onDrain());
+    socket.on('end', () => this.onEnd());
+    socket.on('error', () => {}); // 'close' follows; a client's reset is not the gateway's error
+    socket.on('close', () => this.onClose());
+  }
+
+  get isHeadRequest(): boolean {
+    return this.head.method === METHOD_HEAD;
+  }
+
+  get upgradeRequested(): boolean {
+    return this.head.upgrade;
+  }
+
+  /** Closes the connection if it has been idle too long (keep-alive, or a head that never ends). */
+  sweep(now: number): void {
+    if (!this.active && this.phase === READ_HEAD && now - this.idleSince >= this.core.keepAliveTimeoutMs) {
+      this.socket.destroy();
+    }
+  }
+
+  /** Closing the gateway: an idle connection closes now, a busy one after its exchange, a tunnel now. */
+  closeWhenIdle(): void {
+    if (this.phase === READ_TUNNEL) {
+      this.upstream?.destroy();
+      this.socket.destroy();
+    } else if (!this.active && this.phase === READ_HEAD) {
+      this.phase = READ_CLOSED;
+      this.socket.end();
+    }
+  }
+
+  private onData(chunk: Buffer): void {
+    const phase = this.phase;
+    if (phase === READ_TUNNEL) {
+      if (this.upstream !== undefined && !this.upstream.write(chunk)) this.pause(PAUSE_UPSTREAM);
+      return;
+    }
+    if (phase === READ_CLOSED) return;
+    this.pending = this.pending === undefined ? chunk : Buffer.concat([this.pending, chunk]);
+    this.drive();
+  }
+
+  /** Works through the bytes received: heads start exchanges, bodies are forwarded or dropped. */
+  private drive(): void {
+    if (this.driving) return;
+    this.driving = true;
+    try {
+      while (this.pending !== undefined) {
+        const phase = this.phase;
+        if (phase === READ_BODY) {
+          this.pending = this.consumeBody(this.pending);
+        } else if (phase === READ_HEAD) {
+          if (!this.readHead(this.pending)) return;
+        } else {
+          if (phase === READ_HELD) this.pause(PAUSE_HELD);
+          return;
+        }
+      }
+    } finally {
+      this.driving = false;
+    }
+  }
+
+  /** Starts an exchange if `buffer` holds a whole head; false when more bytes are needed (or refused). */
+  private readHead(buffer: Buffer): boolean {
+    if (this.searchFrom === 0 && buffer[0] === 13 && buffer[1] === 10) {
+      // Empty lines before a request are allowed (RFC 9112 2.2).
+      let start = 2;
+      while (buffer[start] === 13 && buffer[start + 1] === 10) start += 2;
+      buffer = buffer.subarray(start);
+      this.pending = buffer.length === 0 ? undefined : buffer;
+      if (buffer.length === 0) return false;
+    }
+    const blank = buffer.indexOf(CRLF_CRLF, this.searchFrom);
+    if (blank < 0) {
+      if (buffer.length > MAX_HEAD_BYTES) this.refuse(431);
+      else this.searchFrom = Math.max(0, buffer.length - 3);
+      return false;
+    }
+    this.searchFrom = 0;
+    const headEnd = blank + 4;
+    if (headEnd > MAX_HEAD_BYTES) {
+      this.refuse(431);
+      return false;
+    }
+    const status = parseRequestHead(buffer, headEnd, this.head);
+    if (status !== 0) {
+      this.refuse(status);
+      return false;
+    }
+    this.pending = undefined;
+    this.start(buffer, headEnd);
+    return true;
+  }
+
+  /** Answers a request the gateway will not route, and closes: its framing cannot be trusted. */
+  private refuse(status: number): void {
+    this.pending = undefined;
+    this.phase = READ_CLOSED;
+    this.socket.end(refusalAnswer(status, this.core.service).close);
+  }
+
+  private start(buffer: Buffer, headEnd: number): void {
+    const core = this.core;
+    const head = this.head;
+    this.active = true;
+    this.attempts = 0;
+    this.status = 0;
+    this.responseDone = this.responseStarted = this.accounted = false;
+    this.closeAfter = !head.keepAlive || this.ended || core.closing;
+    this.startedAt = performance.now();
+    core.window.begin();
+
+    // The part of the body that came with the head, and what follows the request.
+    let bodyEnd = headEnd;
+    const length = buffer.length;
+    if (head.body === BODY_NONE) {
+      this.requestDone = true;
+    } else if (head.body === BODY_LENGTH) {
+      const available = length - headEnd;
+      if (available >= head.contentLength) {
+        bodyEnd = headEnd + head.contentLength;
+        this.requestDone = true;
+      } else {
+        bodyEnd = length;
+        this.bodyRemaining = head.contentLength - available;
+        this.requestDone = false;
+      }
+    } else {
+      this.bodyScanner.reset();
+      const end = this.bodyScanner.scan(buffer, headEnd, length);
+      if (end === -2) {
+        core.window.end();
+        this.active = false;
+        this.accounted = true;
+        this.refuse(400);
+        return;
+      }
+      this.requestDone = end >= 0;
+      bodyEnd = end >= 0 ? end : length;
+    }
+    if (bodyEnd < length) this.pending = buffer.subarray(bodyEnd);
+    this.phase = this.requestDone ? READ_HELD : READ_BODY;
+
+    this.request = this.buildRequest(buffer, headEnd, bodyEnd);
+    this.dispatch();
+  }
+
+  /** The head as it goes upstream (hop-by-hop headers out, X-Forwarded-* in), with the body received so far. */
+  private buildRequest(buffer: Buffer, headEnd: number, bodyEnd: number): Buffer {
+    const head = this.head;
+    const address = this.address;
+    const hostLength = head.hostStart >= 0 && !head.hasForwardedHost ? head.hostEnd - head.hostStart : -1;
+    const previousFor = head.forwardedForStart >= 0 ? head.forwardedForEnd - head.forwardedForStart : -1;
+    const connection = head.upgrade ? CONNECTION_UPGRADE : head.http10 ? CONNECTION_KEEP_ALIVE : EMPTY;
+    const size =
+      headEnd -
+      2 -
+      droppedBytes(head.dropped) +
+      FORWARDED_FOR.length +
+      (previousFor >= 0 ? previousFor + LIST_SEPARATOR.length : 0) +
+      address.length +
+      2 +
+      (head.hasForwardedProto ? 0 : FORWARDED_PROTO.length) +
+      (hostLength >= 0 ? FORWARDED_HOST.length + hostLength + 2 : 0) +
+      connection.length +
+      2 +
+      (bodyEnd - headEnd);
+    const out = Buffer.allocUnsafe(size);
+    let offset = copyKept(buffer, 0, headEnd - 2, head.dropped, out, 0);
+    offset += FORWARDED_FOR.copy(out, offset);
+    if (previousFor >= 0) {
+      offset += buffer.copy(out, offset, head.forwardedForStart, head.forwardedForEnd);
+      offset += LIST_SEPARATOR.copy(out, offset);
+    }
+    offset += address.copy(out, offset);
+    offset += CRLF.copy(out, offset);
+    if (!head.hasForwardedProto) offset += FORWARDED_PROTO.copy(out, offset);
+    if (hostLength >= 0) {
+      offset += FORWARDED_HOST.copy(out, offset);
+      offset += buffer.copy(out, offset, head.hostStart, head.hostEnd);
+      offset += CRLF.copy(out, offset);
+    }
+    offset += connection.copy(out, offset);
+    offset += CRLF.copy(out, offset);
+    buffer.copy(out, offset, headEnd, bodyEnd);
+    return out;
+  }
+
+  private dispatch(): void {
+    const core = this.core;
+    if (core.fallbackMode && core.answers.fallback !== undefined) {
+      this.answer(core.answers.fallback, false, false);
+      return;
+    }
+    const breaker = core.breaker;
+    if (breaker === undefined) {
+      this.proxy();
+      return;
+    }
+    this.admitted = false;
+    breaker.execute(this.breakerCall).then(undefined, this.breakerRejected);
+  }
+
+  private readonly breakerCall = (): Promise<void> => {
+    this.admitted = true;
+    return new Promise(this.breakerExecutor);
+  };
+
+  private readonly breakerExecutor = (resolve: () => void, reject: (reason: unknown) => void): void => {
+    this.breakerResolve = resolve;
+    this.breakerReject = reject;
+    this.proxy();
+  };
+
+  private readonly breakerRejected = (error: unknown): void => {
+    if (!this.active || this.admitted || this.responseStarted) return;
+    if (!isBrokenCircuitError(error) && !isIsolatedCircuitError(error)) return;
+    const fallback = this.core.answers.fallback;
+    if (fallback !== undefined) {
+      this.answer(fallback, false, false);
+      return;
+    }
+    const retryAfterMs = isBrokenCircuitError(error) ? error.retryAfterMs : 0;
+    const seconds = String(Math.max(1, Math.ceil(retryAfterMs / 1000)));
+    this.answer(
+      errorAnswer(
+        503,
+        'CIRCUIT_OPEN',
+        `the circuit breaker of service ${this.core.service} is open`,
+        this.core.service,
+        { 'retry-after': seconds },
+      ),
+      true,
+      true,
+    );
+  };
+
+  /** Sends the request to an upstream; answers 503 when there is none. */
+  private proxy(): void {
+    const pool = this.core.pick();
+    if (pool === undefined) {
+      this.answer(this.core.answers.noReplica, true, true);
+      return;
+    }
+    this.send(pool);
+  }
+
+  private send(pool: UpstreamPool): void {
+    const core = this.core;
+    const now = core.clock.now();
+    const upstream = pool.acquire(now);
+    this.pool = pool;
+    this.upstream = upstream;
+    pool.inflight++;
+    pool.window.begin();
+    upstream.begin(this);
+    const request = this.request!;
+    if (!upstream.write(request)) this.pause(PAUSE_UPSTREAM);
+    // Only a whole request can be sent again.
+    if (!this.requestDone) this.request = undefined;
+    core.armDeadline(this, now);
+  }
+
+  private consumeBody(chunk: Buffer): Buffer | undefined {
+    let end: number;
+    if (this.head.body === BODY_LENGTH) {
+      if (chunk.length < this.bodyRemaining) {
+        this.bodyRemaining -= chunk.length;
+        end = -1;
+      } else {
+        end = this.bodyRemaining;
+        this.bodyRemaining = 0;
+      }
+    } else {
+      end = this.bodyScanner.scan(chunk, 0, chunk.length);
+      if (end === -2) {
+        this.abandon();
+        return undefined;
+      }
+    }
+    const part = end < 0 || end === chunk.length ? chunk : chunk.subarray(0, end);
+    const upstream = this.upstream;
+    if (upstream !== undefined) {
+      if (!upstream.write(part)) this.pause(PAUSE_UPSTREAM);
+      this.core.armDeadline(this, this.core.clock.now());
+    }
+    if (end < 0) return undefined;
+    this.requestDone = true;
+    this.phase = READ_HELD;
+    const rest = end < chunk.length ? chunk.subarray(end) : undefined;
+    if (this.responseDone) this.finish();
+    return rest;
+  }
+
+  /** Called by the upstream for a 1xx interim response. */
+  responseInterim(bytes: Buffer): void {
+    this.socket.write(bytes);
+  }
+
+  /** The upstream's response head, and the part of the body that came with it. */
+  responseHead(buffer: Buffer, headEnd: number, bodyEnd: number, complete: boolean): void {
+    const core = this.core;
+    const upstream = this.upstream!;
+    const response = upstream.response;
+    const status = response.status;
+    this.status = status;
+    this.responseStarted = true;
+    // A body delimited by the close of the connection can only be passed on the same way.
+    if (response.body === BODY_UNTIL_CLOSE) this.closeAfter = true;
+    const connection =
+      status === 101
+        ? CONNECTION_UPGRADE
+        : this.closeAfter || core.closing
+          ? CONNECTION_CLOSE
+          : this.head.http10
+            ? CONNECTION_KEEP_ALIVE
+            : EMPTY;
+    const replica =
+      core.failover === undefined || this.pool !== core.failover ? this.pool!.replicaLine : EMPTY;
+    const bodyLength = bodyEnd - headEnd;
+    const inlineBody = bodyLength <= INLINE_BODY_BYTES ? bodyLength : 0;
+    const out = Buffer.allocUnsafe(
+      headEnd - droppedBytes(response.dropped) + replica.length + connection.length + inlineBody,
+    );
+    let offset = copyKept(buffer, 0, headEnd - 2, response.dropped, out, 0);
+    offset += replica.copy(out, offset);
+    offset += connection.copy(out, offset);
+    offset += CRLF.copy(out, offset);
+    if (inlineBody > 0) buffer.copy(out, offset, headEnd, bodyEnd);
+    this.write(out);
+    if (inlineBody !== bodyLength) this.write(buffer.subarray(headEnd, bodyEnd));
+    if (status === 101) {
+      this.startTunnel();
+    } else if (!complete) {
+      core.armDeadline(this, core.clock.now());
+    }
+  }
+
+  /** A piece of the response body (or of a tunnel's traffic). */
+  responseBody(chunk: Buffer): void {
+    this.write(chunk);
+    if (this.phase !== READ_TUNNEL) this.core.armDeadline(this, this.core.clock.now());
+  }
+
+  /** The response is complete; `reusable`: the upstream connection may carry another request. */
+  responseEnd(upstream: UpstreamConnection, reusable: boolean): void {
+    if (upstream !== this.upstream) return;
+    const core = this.core;
+    const now = core.clock.now();
+    this.upstream = undefined;
+    this.resumeUpstream();
+    this.responseDone = true;
+    core.disarmDeadline(this);
+    const failed = this.status >= 500;
+    this.leavePool(failed);
+    upstream.pool.release(upstream, reusable && this.requestDone, now);
+    this.account(failed, true);
+    if (this.requestDone) this.finish();
+  }
+
+  /** The upstream connection failed before the response was complete. */
+  upstreamFailed(upstream: UpstreamConnection, reason: number): void {
+    if (upstream !== this.upstream) return;
+    const core = this.core;
+    const pool = upstream.pool;
+    this.upstream = undefined;
+    this.upstreamPaused = false;
+    core.disarmDeadline(this);
+    if (reason === FAILURE_REFUSED) core.refused(pool);
+    this.leavePool(true);
+    if (this.responseStarted) {
+      // Part of the response is out: nothing can be said any more but a broken connection.
+      this.account(true, true);
+      this.socket.destroy();
+      return;
+    }
+    if (
+      this.request !== undefined &&
+      this.attempts === 0 &&
+      (this.head.idempotent || reason === FAILURE_REFUSED)
+    ) {
+      // Retried once, elsewhere if possible; on the same upstream only when a kept-alive connection
+      // was closed under the request (the upstream is fine, the connection was stale).
+      const next = core.pick(pool) ?? (reason === FAILURE_RESET && upstream.reused ? pool : undefined);
+      if (next !== undefined && !(next === pool && pool.retired)) {
+        this.attempts++;
+        this.unpause(PAUSE_UPSTREAM);
+        this.send(next);
+        return;
+      }
+    }
+    this.answer(core.answers.badGateway, true, true);
+  }
+
+  /** The exchange passed its deadline (no progress for timeoutMs). */
+  timedOut(): void {
+    const upstream = this.upstream;
+    if (upstream === undefined) return;
+    this.upstream = undefined;
+    this.upstreamPaused = false;
+    upstream.destroy();
+    this.leavePool(true);
+    if (this.responseStarted) {
+      this.account(true, true);
+      this.socket.destroy();
+      return;
+    }
+    this.answer(this.core.answers.timeout, true, true);
+  }
+
+  /** The upstream end of a tunnel closed. */
+  tunnelEnded(): void {
+    this.upstream = undefined;
+    this.socket.end();
+  }
+
+  /** Answers from the gateway itself: an error (`failed`) or the fallback (not `measured`). */
+  private answer(answer: Answer, failed: boolean, measured: boolean): void {
+    this.status = answer.status;
+    this.responseStarted = this.responseDone = true;
+    this.write(this.closeAfter || this.core.closing ? answer.close : answer.keepAlive);
+    this.account(failed, measured);
+    if (this.requestDone) this.finish();
+  }
+
+  /** The attempt on the current upstream is over: counted in that replica's window (unless `measured` is false). */
+  private leavePool(failed: boolean, measured = true): void {
+    const pool = this.pool!;
+    this.pool = undefined;
+    pool.inflight--;
+    pool.window.end();
+    if (measured) pool.window.record(performance.now() - this.startedAt, failed);
+    this.core.forgetIfDone(pool);
+  }
+
+  /** Records the exchange in the service's window and settles the breaker's call. */
+  private account(failed: boolean, measured: boolean): void {
+    if (this.accounted) return;
+    this.accounted = true;
+    const window = this.core.window;
+    window.end();
+    if (measured) window.record(performance.now() - this.startedAt, failed);
+    else window.recordUnmeasured();
+    this.settleBreaker(failed);
+  }
+
+  private settleBreaker(failed: boolean): void {
+    const resolve = this.breakerResolve;
+    if (resolve === undefined) return;
+    const reject = this.breakerReject!;
+    this.breakerResolve = this.breakerReject = undefined;
+    if (failed) reject(UPSTREAM_FAILED);
+    else resolve();
+  }
+
+  /** Request read and response written: on to the next request, or close. */
+  private finish(): void {
+    this.active = false;
+    this.request = undefined;
+    this.pool = undefined;
+    this.phase = READ_HEAD;
+    this.idleSince = this.core.clock.now();
+    if (this.closeAfter || this.core.closing) {
+      this.phase = READ_CLOSED;
+      this.pending = undefined;
+      this.socket.end();
+      return;
+    }
+    this.unpause(PAUSE_HELD);
+    if (this.pending !== undefined && !this.driving) this.drive();
+  }
+
+  private startTunnel(): void {
+    this.phase = READ_TUNNEL;
+    this.core.disarmDeadline(this);
+    this.leavePool(false);
+    this.account(false, true);
+    this.active = false;
+    this.unpause(PAUSE_HELD);
+    const pending = this.pending;
+    this.pending = undefined;
+    if (pending !== undefined) this.upstream!.write(pending);
+  }
+
+  /** A client that breaks framing mid-body: the connection cannot be trusted. */
+  private abandon(): void {
+    this.upstream?.destroy();
+    this.socket.destroy();
+  }
+
+  private write(bytes: Buffer): void {
+    if (!this.socket.write(bytes) && this.upstream !== undefined && !this.upstreamPaused) {
+      this.upstreamPaused = true;
+      this.upstream.socket.pause();
+    }
+  }
+
+  private onDrain(): void {
+    this.resumeUpstream();
+  }
+
+  private resumeUpstream(): void {
+    if (this.upstreamPaused) {
+      this.upstreamPaused = false;
+      this.upstream?.socket.resume();
+    }
+  }
+
+  /** The upstream can take more of the request body. */
+  upstreamDrained(): void {
+    this.unpause(PAUSE_UPSTREAM);
+  }
+
+  private pause(reason: number): void {
+    if (this.pausedFor === 0) this.socket.pause();
+    this.pausedFor |= reason;
+  }
+
+  private unpause(reason: number): void {
+    if ((this.pausedFor & reason) === 0) return;
+    this.pausedFor &= ~reason;
+    if (this.pausedFor === 0) this.socket.resume();
+  }
+
+  /**
+   * The client sent FIN. Between requests that is a close. During an exchange it is taken as the
+   * client giving up (as nginx does): a half-closed client rarely still reads.
+   */
+  private onEnd(): void {
+    this.ended = true;
+    if (this.phase === READ_TUNNEL) {
+      this.upstream?.socket.end();
+    } else if (this.active) {
+      this.socket.destroy();
+    } else {
+      this.phase = READ_CLOSED;
+      this.socket.end();
+    }
+  }
+
+  private onClose(): void {
+    const core = this.core;
+    const wasActive = this.active;
+    this.phase = READ_CLOSED;
+    this.active = false;
+    this.pending = undefined;
+    core.connections.delete(this);
+    core.disarmDeadline(this);
+    const upstream = this.upstream;
+    this.upstream = undefined;
+    upstream?.destroy();
+    if (wasActive && this.pool !== undefined) this.leavePool(false, false);
+    if (wasActive && !this.accounted) {
+      // The client left: not counted in the traffic. For the breaker, a client that gave up before
+      // any answer came is a failure (the upstream was too slow for it), after that a success.
+      this.accounted = true;
+      core.window.end();
+      this.settleBreaker(!this.responseStarted);
+    }
+    core.connectionClosed();
+  }
+}

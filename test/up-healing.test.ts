@@ -1,0 +1,346 @@
+// `rebound up` end to end: policies fire on real gateway metrics and are verified, cooldowns and
+// rate limits hold, a crash loop pages in PagerDuty's format, a real Prometheus Alertmanager
+// delivers its webhook, and promtool accepts /metrics.
+
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { freePort, reboundUp, type RunningRebound } from './support/reboundUp.ts';
+import { until } from './support/waiting.ts';
+
+interface Received {
+  path: string;
+  body: any;
+}
+
+/** A real HTTP server standing in for PagerDuty / a webhook receiver: answers 202, keeps every body. */
+async function receiver(): Promise<{ port: number; received: Received[]; server: Server }> {
+  const received: Received[] = [];
+  const server = createServer((request: IncomingMessage, response) => {
+    let text = '';
+    request.setEncoding('utf8');
+    request.on('data', (chunk: string) => (text += chunk));
+    request.on('end', () => {
+      received.push({ path: request.url ?? '', body: JSON.parse(text || 'null') });
+      response.writeHead(202, { 'content-type': 'application/json' });
+      response.end('{"status":"success","message":"Event processed"}');
+    });
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  return { port: (server.address() as { port: number }).port, received, server };
+}
+
+const cleanups: (() => Promise<void> | void)[] = [];
+after(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+});
+
+async function start(config: string): Promise<RunningRebound> {
+  const rebound = await reboundUp(config);
+  cleanups.push(async () => {
+    await rebound.stop('SIGTERM');
+    rebound.cleanup();
+  });
+  return rebound;
+}
+
+function web(gatewayPort: number): string {
+  return `
+  web:
+    command: node examples/demo/service.js
+    replicas: { count: 2, min: 1, max: 4 }
+    gateway: { port: ${gatewayPort} }
+    health: { http: { path: /health, timeoutMs: 300 }, intervalMs: 200, failureThreshold: 2 }
+    stopGraceMs: 2000`;
+}
+
+async function attempts(rebound: RunningRebound): Promise<any[]> {
+  return (await rebound.api('/api/healing?limit=100')).body.attempts;
+}
+
+describe('rebound up: healing by policy', () => {
+  it('answers a latency spike with the Critical Latency Spike policy, verified, and holds the page back', async () => {
+    const gatewayPort = await freePort();
+    const pager = await receiver();
+    cleanups.push(() => void pager.server.close());
+    const rebound = await start(`store: sqlite:\${DIR}/state.db
+server: { port: \${API_PORT} }
+services:${web(gatewayPort)}
+policies:
+  - name: Critical Latency Spike
+    when: [{ metric: latency_p99, op: gt, value: 500 }]
+    do: [restart-service, alert-oncall]
+    priority: 10
+    cooldownMs: 600000
+  - name: Moderate Latency
+    when: [{ metric: latency_p99, op: gte, value: 300 }, { metric: latency_p99, op: lt, value: 500 }]
+    do: [scale-up]
+    priority: 5
+escalation: [{ webhook: { url: "http://127.0.0.1:${pager.port}/hook", format: generic } }]
+`);
+    await until(
+      async () => (await rebound.api('/api/services/web')).body.state === 'healthy',
+      'web healthy',
+      15_000,
+    );
+    const replicas = (await rebound.api('/api/services/web')).body.replicas as { port: number }[];
+    for (const replica of replicas) {
+      const response = await fetch(`http://127.0.0.1:${replica.port}/admin/slow?ms=700`, { method: 'POST' });
+      assert.equal(response.status, 200);
+    }
+    let sending = true;
+    const traffic = (async () => {
+      while (sending)
+        await fetch(`http://127.0.0.1:${gatewayPort}/`).then(
+          (r) => r.arrayBuffer(),
+          () => undefined,
+        );
+    })();
+    const traffic2 = (async () => {
+      while (sending)
+        await fetch(`http://127.0.0.1:${gatewayPort}/`).then(
+          (r) => r.arrayBuffer(),
+          () => undefined,
+        );
+    })();
+
+    await until(
+      async () =>
+        (await attempts(rebound)).some(
+          (a) => a.policy === 'Critical Latency Spike' && a.status !== 'running',
+        ),
+      'the policy attempt finished',
+      40_000,
+    );
+    sending = false;
+    await Promise.all([traffic, traffic2]);
+    const attempt = (await attempts(rebound)).find((a) => a.policy === 'Critical Latency Spike');
+    assert.equal(attempt.status, 'succeeded', attempt.outcome);
+    assert.equal(attempt.verified, true);
+    assert.equal(attempt.trigger.source, 'gateway');
+    assert.ok(
+      attempt.trigger.metrics.latency_p99 > 500,
+      `triggered at p99 ${attempt.trigger.metrics.latency_p99}`,
+    );
+    assert.deepEqual(
+      attempt.actions.map((a: { type: string }) => a.type),
+      ['restart-service', 'alert-oncall'],
+    );
+    assert.ok(
+      !(await attempts(rebound)).some(
+        (a) => a.policy === 'Moderate Latency' && a.startedAt < attempt.startedAt,
+      ),
+    );
+    assert.equal(pager.received.length, 0, 'the page was held back: the healing worked');
+    const incidents = JSON.stringify((await rebound.api('/api/incidents')).body);
+    assert.match(incidents, /page not sent \(healing worked\)/);
+  });
+
+  it('skips a policy in cooldown for the next one, and refuses actions over the rate limit (then pages)', async () => {
+    const pager = await receiver();
+    cleanups.push(() => void pager.server.close());
+    const rebound = await start(`store: sqlite:\${DIR}/state.db
+server: { port: \${API_PORT} }
+services:
+  worker:
+    command: node examples/demo/service.js
+    replicas: { count: 1, min: 1, max: 5 }
+    health: { http: { path: /health }, intervalMs: 200 }
+    stopGraceMs: 2000
+policies:
+  - name: Resource Exhaustion
+    when: [{ metric: cpu_util, op: gt, value: 0.9 }, { metric: memory_util, op: gt, value: 0.85 }]
+    do: [scale-up]
+    priority: 7
+    cooldownMs: 600000
+  - name: Resource Exhaustion Again
+    when: [{ metric: cpu_util, op: gt, value: 0.9 }]
+    do: [scale-up, scale-up]
+    priority: 3
+    cooldownMs: 600000
+limits: { actionsPerMinute: 2, actionsPerHour: 100 }
+escalation: [{ webhook: { url: "http://127.0.0.1:${pager.port}/hook", format: generic } }]
+`);
+    await until(
+      async () => (await rebound.api('/api/services/worker')).body.state === 'healthy',
+      'worker healthy',
+      15_000,
+    );
+    const hot = { service: 'worker', metrics: { cpu_util: 0.95, memory_util: 0.9 } };
+    const cool = { service: 'worker', metrics: { cpu_util: 0.2, memory_util: 0.3 } };
+
+    assert.equal((await rebound.api('/api/events', { body: hot })).status, 202);
+    await until(
+      async () => (await attempts(rebound)).some((a) => a.policy === 'Resource Exhaustion'),
+      'the first policy ran',
+    );
+    await rebound.api('/api/events', { body: cool });
+    await until(
+      async () =>
+        (await attempts(rebound)).some((a) => a.policy === 'Resource Exhaustion' && a.status === 'succeeded'),
+      'verified',
+    );
+    assert.equal((await rebound.api('/api/services/worker')).body.replicas.length, 2);
+
+    // The first policy is in cooldown: the next matching one runs; its second action is the third
+    // in a minute, over the limit: not run, the attempt fails and a human is paged.
+    await rebound.api('/api/events', { body: hot });
+    await until(
+      async () =>
+        (await attempts(rebound)).some(
+          (a) => a.policy === 'Resource Exhaustion Again' && a.status !== 'running',
+        ),
+      'the second policy ran',
+      15_000,
+    );
+    const second = (await attempts(rebound)).find((a) => a.policy === 'Resource Exhaustion Again');
+    assert.deepEqual(
+      second.actions.map((a: { status: string }) => a.status),
+      ['succeeded', 'skipped'],
+    );
+    assert.match(second.actions[1].message, /rate limit/);
+    assert.ok(['failed', 'escalated'].includes(second.status));
+    await until(() => pager.received.length > 0, 'a page for the failed healing');
+    assert.match(pager.received[0]!.body.summary, /worker/);
+
+    // Both in cooldown now: nothing more runs, however hot it gets.
+    const count = (await attempts(rebound)).filter((a) => a.source === 'policy').length;
+    await rebound.api('/api/events', { body: hot });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.equal((await attempts(rebound)).filter((a) => a.source === 'policy').length, count);
+    assert.equal((await rebound.api('/api/services/worker')).body.replicas.length, 3);
+  });
+
+  it('declares a crash-looping service critical and pages in PagerDuty Events API v2 form', async () => {
+    const pagerduty = await receiver();
+    cleanups.push(() => void pagerduty.server.close());
+    const rebound = await start(
+      `store: sqlite:\${DIR}/state.db
+server: { port: \${API_PORT} }
+services:
+  crashy:
+    command: node -e "setTimeout(() => process.exit(3), 50)"
+    health: { tcp: {}, intervalMs: 200 }
+    restart: { backoff: { initialMs: 20, factor: 2, maxMs: 200 }, maxRestarts: 3, windowMs: 60000 }
+policies: []
+escalation: [{ webhook: { url: "http://127.0.0.1:${pagerduty.port}/v2/enqueue", format: pagerduty, routingKey: "\${TEST_ROUTING_KEY}" } }]
+`.replace('${TEST_ROUTING_KEY}', 'R0UT1NGKEY0123456789012345678901'),
+    );
+    await until(
+      async () => (await rebound.api('/api/services/crashy')).body.state === 'critical',
+      'crashy critical',
+      20_000,
+    );
+    await until(() => pagerduty.received.length > 0, 'the page', 10_000);
+    const { path, body } = pagerduty.received[0]!;
+    assert.equal(path, '/v2/enqueue');
+    assert.equal(body.routing_key, 'R0UT1NGKEY0123456789012345678901');
+    assert.equal(body.event_action, 'trigger');
+    assert.equal(typeof body.dedup_key, 'string');
+    assert.equal(body.payload.severity, 'critical');
+    assert.equal(body.payload.source, 'rebound/crashy');
+    assert.match(body.payload.summary, /crashy is critical/);
+    assert.ok(!rebound.output().includes('R0UT1NGKEY'), 'the routing key is never logged');
+    const services = JSON.stringify((await rebound.api('/api/services')).body);
+    assert.ok(!services.includes('R0UT1NGKEY'));
+  });
+});
+
+describe('rebound up: real peers', () => {
+  it('takes alerts from a real Prometheus Alertmanager and heals by them', async () => {
+    const rebound = await start(`store: sqlite:\${DIR}/state.db
+server: { port: \${API_PORT} }
+services:
+  web:
+    command: node examples/demo/service.js
+    replicas: { count: 1, min: 1, max: 3 }
+    health: { http: { path: /health }, intervalMs: 200 }
+    stopGraceMs: 2000
+policies:
+  - name: Alerted Latency
+    when: [{ metric: "alert:HighLatency", op: eq, value: 1 }]
+    do: [scale-up]
+    priority: 5
+`);
+    const directory = mkdtempSync(join(tmpdir(), 'rebound-alertmanager-'));
+    const port = await freePort();
+    writeFileSync(
+      join(directory, 'alertmanager.yml'),
+      `route: { receiver: rebound, group_wait: 0s, group_interval: 1s, repeat_interval: 1h }
+receivers:
+  - name: rebound
+    webhook_configs: [{ url: "${rebound.url}/api/alerts/alertmanager", send_resolved: true }]
+`,
+    );
+    const alertmanager = spawn(
+      'prometheus-alertmanager',
+      [
+        `--config.file=${join(directory, 'alertmanager.yml')}`,
+        `--storage.path=${directory}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--cluster.listen-address=',
+      ],
+      { stdio: 'ignore' },
+    );
+    cleanups.push(() => {
+      alertmanager.kill('SIGKILL');
+      rmSync(directory, { recursive: true, force: true });
+    });
+    await until(
+      () =>
+        fetch(`http://127.0.0.1:${port}/-/ready`).then(
+          (r) => r.ok,
+          () => false,
+        ),
+      'alertmanager ready',
+      15_000,
+    );
+    const posted = await fetch(`http://127.0.0.1:${port}/api/v2/alerts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify([
+        {
+          labels: { alertname: 'HighLatency', service: 'web', severity: 'high' },
+          annotations: { summary: 'p99 above 500 ms' },
+          startsAt: new Date().toISOString(),
+        },
+      ]),
+    });
+    assert.equal(posted.status, 200);
+    await until(
+      async () => (await attempts(rebound)).some((a) => a.policy === 'Alerted Latency'),
+      'the alert healed by policy',
+      20_000,
+    );
+    const attempt = (await attempts(rebound)).find((a) => a.policy === 'Alerted Latency');
+    assert.equal(attempt.trigger.source, 'alertmanager');
+    assert.match(
+      JSON.stringify((await rebound.api('/api/incidents')).body),
+      /alert HighLatency firing: p99 above 500 ms/,
+    );
+  });
+
+  it('serves /metrics that promtool check metrics accepts', async () => {
+    const gatewayPort = await freePort();
+    const rebound = await start(`store: sqlite:\${DIR}/state.db
+server: { port: \${API_PORT} }
+services:${web(gatewayPort)}
+policies: []
+`);
+    await until(
+      async () => (await rebound.api('/api/services/web')).body.state === 'healthy',
+      'web healthy',
+      15_000,
+    );
+    for (let i = 0; i < 20; i++) await fetch(`http://127.0.0.1:${gatewayPort}/`).then((r) => r.arrayBuffer());
+    const { status, body } = await rebound.api('/metrics');
+    assert.equal(status, 200);
+    assert.match(body, /rebound_gateway_latency_seconds\{[^}]*service="web"/);
+    const check = spawnSync('promtool', ['check', 'metrics'], { input: body, encoding: 'utf8' });
+    assert.equal(check.status, 0, `promtool: ${check.stdout}${check.stderr}`);
+  });
+});

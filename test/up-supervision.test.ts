@@ -1,0 +1,248 @@
+// `rebound up` end to end, as a user runs it: real replicas killed with SIGKILL and frozen with
+// SIGSTOP are replaced, traffic through the gateway keeps flowing, nothing is left behind when
+// rebound stops or is killed, dependencies come first, and history survives a restart.
+
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { alive, freePort, reboundUp, type RunningRebound } from './support/reboundUp.ts';
+import { until } from './support/waiting.ts';
+
+interface Replica {
+  id: string;
+  pid?: number;
+  port: number;
+  state: string;
+  restarts: number;
+}
+
+function webService(gatewayPort: number, extra = ''): string {
+  return `
+  web:
+    command: node examples/demo/service.js
+    replicas: { count: 2, min: 1, max: 4 }
+    gateway: { port: ${gatewayPort} }
+    health: { http: { path: /health, timeoutMs: 300 }, intervalMs: 200, failureThreshold: 2 }
+    restart: { backoff: { initialMs: 50 }, maxRestarts: 10, windowMs: 60000 }
+    stopGraceMs: 2000${extra}`;
+}
+
+function config(services: string, extra = ''): string {
+  return `store: sqlite:\${DIR}/state.db
+server: { port: \${API_PORT} }
+services:${services}
+policies: []
+${extra}`;
+}
+
+async function replicas(rebound: RunningRebound, service = 'web'): Promise<Replica[]> {
+  const { status, body } = await rebound.api(`/api/services/${service}`);
+  assert.equal(status, 200);
+  return body.replicas as Replica[];
+}
+
+async function healthyPids(rebound: RunningRebound, service = 'web'): Promise<number[]> {
+  return (await replicas(rebound, service)).filter((r) => r.state === 'healthy' && r.pid).map((r) => r.pid!);
+}
+
+/** Sends requests through the gateway until stopped; counts the ones that failed. */
+function steadyTraffic(port: number) {
+  const counts = { ok: 0, failed: 0, errors: [] as string[] };
+  let running = true;
+  const loop = async () => {
+    while (running) {
+      try {
+        const response = await fetch(`http://127.0.0.1:${port}/`);
+        await response.arrayBuffer();
+        if (response.status >= 500) {
+          counts.failed++;
+          counts.errors.push(`status ${response.status}`);
+        } else counts.ok++;
+      } catch (error) {
+        counts.failed++;
+        counts.errors.push((error as Error).message);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  };
+  const loops = [loop(), loop()];
+  return {
+    counts,
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+    },
+  };
+}
+
+const running: RunningRebound[] = [];
+after(async () => {
+  for (const rebound of running) {
+    await rebound.stop('SIGKILL');
+    rebound.cleanup();
+  }
+});
+
+describe('rebound up: supervision', () => {
+  it('replaces a replica killed with SIGKILL at once, with no failed request through the gateway', async () => {
+    const gatewayPort = await freePort();
+    const rebound = await reboundUp(config(webService(gatewayPort)));
+    running.push(rebound);
+    await until(async () => (await healthyPids(rebound)).length === 2, 'two healthy replicas');
+    const traffic = steadyTraffic(gatewayPort);
+    await until(() => traffic.counts.ok > 20, 'traffic flowing');
+
+    const [victim] = await healthyPids(rebound);
+    const killedAt = Date.now();
+    process.kill(victim!, 'SIGKILL');
+    await until(async () => {
+      const pids = await healthyPids(rebound);
+      return pids.length === 2 && !pids.includes(victim!);
+    }, 'a replacement replica serving');
+    const replacedMs = Date.now() - killedAt;
+    await until(() => traffic.counts.ok > 100, 'more traffic after the kill');
+    await traffic.stop();
+
+    assert.deepEqual(traffic.counts.errors, [], 'no request failed');
+    assert.ok(replacedMs < 5000, `replaced in ${replacedMs} ms`);
+    const restarted = (await replicas(rebound)).find((r) => r.restarts === 1);
+    assert.ok(restarted, 'the killed replica counts one restart');
+    const { body } = await rebound.api('/api/healing?service=web');
+    const attempt = body.attempts.find((a: { source: string }) => a.source === 'supervisor');
+    assert.ok(attempt, 'the supervisor restart is in the healing log');
+    assert.equal(attempt.status, 'succeeded');
+    assert.equal(attempt.trigger.source, 'exit');
+  });
+
+  it('detects a replica frozen with SIGSTOP by its probe and replaces it', async () => {
+    const gatewayPort = await freePort();
+    const rebound = await reboundUp(config(webService(gatewayPort)));
+    running.push(rebound);
+    await until(async () => (await healthyPids(rebound)).length === 2, 'two healthy replicas');
+    const [frozen] = await healthyPids(rebound);
+    process.kill(frozen!, 'SIGSTOP');
+    await until(
+      async () => {
+        const pids = await healthyPids(rebound);
+        return pids.length === 2 && !pids.includes(frozen!);
+      },
+      'the frozen replica replaced',
+      10_000,
+    );
+    await until(() => !alive(frozen!), 'the frozen process gone');
+    const { body } = await rebound.api('/api/healing?service=web');
+    assert.ok(
+      body.attempts.some(
+        (a: { source: string; trigger: { source: string } }) =>
+          a.source === 'supervisor' && a.trigger.source === 'probe',
+      ),
+      'a probe-triggered restart is recorded',
+    );
+  });
+
+  it('stops every replica on SIGTERM and exits 0; after a kill -9 the next start stops those left behind', async () => {
+    const gatewayPort = await freePort();
+    const first = await reboundUp(config(webService(gatewayPort)));
+    running.push(first);
+    await until(async () => (await healthyPids(first)).length === 2, 'two healthy replicas');
+    const pids = await healthyPids(first);
+    assert.equal(await first.stop('SIGTERM'), 0);
+    await until(() => pids.every((pid) => !alive(pid)), 'no replica left after SIGTERM', 5000);
+
+    // Killed without a chance to clean up: its replicas survive it...
+    const second = await reboundUp(config(webService(gatewayPort)), { directory: first.directory });
+    running.push(second);
+    await until(async () => (await healthyPids(second)).length === 2, 'two healthy replicas');
+    const orphans = await healthyPids(second);
+    await second.stop('SIGKILL');
+    assert.ok(orphans.every(alive), 'replicas outlive a SIGKILLed rebound');
+
+    // ...and the next start finds them in the store and stops them.
+    const third = await reboundUp(config(webService(gatewayPort)), { directory: first.directory });
+    running.push(third);
+    await until(() => orphans.every((pid) => !alive(pid)), 'the orphans stopped', 10_000);
+    await until(async () => (await healthyPids(third)).length === 2, 'two fresh healthy replicas');
+    assert.match(third.output(), /left behind by a previous run/);
+    assert.equal(await third.stop('SIGTERM'), 0);
+    first.cleanup();
+  });
+
+  it('keeps the healing history across a restart of rebound up', async () => {
+    const gatewayPort = await freePort();
+    const first = await reboundUp(config(webService(gatewayPort)));
+    running.push(first);
+    await until(async () => (await healthyPids(first)).length === 2, 'two healthy replicas');
+    const [victim] = await healthyPids(first);
+    process.kill(victim!, 'SIGKILL');
+    await until(
+      async () =>
+        (await first.api('/api/healing')).body.attempts.some(
+          (a: { status: string }) => a.status === 'succeeded',
+        ),
+      'the restart recorded',
+    );
+    const before = (await first.api('/api/healing')).body.attempts as { id: string }[];
+    const incidentsBefore = (await first.api('/api/incidents')).body.incidents as { id: string }[];
+    assert.equal(await first.stop('SIGTERM'), 0);
+
+    const second = await reboundUp(config(webService(gatewayPort)), { directory: first.directory });
+    running.push(second);
+    const after = (await second.api('/api/healing')).body.attempts as { id: string }[];
+    for (const attempt of before)
+      assert.ok(
+        after.some((a) => a.id === attempt.id),
+        `attempt ${attempt.id} kept`,
+      );
+    const incidentsAfter = (await second.api('/api/incidents')).body.incidents as { id: string }[];
+    assert.ok(incidentsBefore.length > 0, 'the kill opened an incident');
+    for (const incident of incidentsBefore)
+      assert.ok(
+        incidentsAfter.some((i) => i.id === incident.id),
+        `incident ${incident.id} kept`,
+      );
+    const stats = (await second.api('/api/healing/stats')).body;
+    assert.ok(stats.succeeded >= 1);
+    await second.stop('SIGTERM');
+    first.cleanup();
+  });
+
+  it("starts dependencies first and holds a dependent's restart while its dependency is down", async () => {
+    const gatewayPort = await freePort();
+    const services = `
+  db:
+    command: node examples/demo/service.js
+    health: { http: { path: /health, timeoutMs: 300 }, intervalMs: 200, failureThreshold: 2 }
+    stopGraceMs: 2000
+${webService(gatewayPort, '\n    dependsOn: [db]')}`;
+    const rebound = await reboundUp(config(services));
+    running.push(rebound);
+    await until(async () => (await healthyPids(rebound)).length === 2, 'web healthy');
+    const db = (await replicas(rebound, 'db'))[0]!;
+    const web = await replicas(rebound, 'web');
+    const started = async (service: string) =>
+      ((await rebound.api(`/api/services/${service}`)).body.replicas as { startedAt: string }[]).map((r) =>
+        Date.parse(r.startedAt),
+      );
+    assert.ok(
+      Math.max(...(await started('db'))) <= Math.min(...(await started('web'))),
+      'db started before web',
+    );
+    assert.ok(db.pid && web.length === 2);
+
+    assert.equal((await rebound.api('/api/services/db/stop', { method: 'POST' })).status, 200);
+    const [victim] = await healthyPids(rebound);
+    process.kill(victim!, 'SIGKILL');
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.equal((await healthyPids(rebound)).length, 1, 'web not restarted while db is down');
+    assert.match(
+      JSON.stringify((await rebound.api('/api/incidents')).body),
+      /held back: waiting for its dependency db/,
+    );
+
+    assert.equal((await rebound.api('/api/services/db/start', { method: 'POST' })).status, 200);
+    await until(
+      async () => (await healthyPids(rebound)).length === 2,
+      'web restarted once db is back',
+      10_000,
+    );
+  });
+});
