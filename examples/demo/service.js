@@ -13,6 +13,7 @@
 //   POST /admin/reset             undoes slow, errors, leak and unhealthy
 //
 // The admin endpoints act on the replica that answers; through the gateway, that is one of them.
+// SLOW_MS in the environment makes a release slow from its start (a bad rollout, for the demo).
 
 import { Buffer } from 'node:buffer';
 import console from 'node:console';
@@ -26,7 +27,7 @@ const port = Number(process.env.PORT ?? 3000);
 const host = process.env.HOST ?? '127.0.0.1';
 const memoryLimitMb = Number(process.env.MEMORY_LIMIT_MB ?? 256);
 
-const state = { slowMs: 0, errorRate: 0, leak: [], unhealthy: false };
+const state = { slowMs: Number(process.env.SLOW_MS ?? 0), errorRate: 0, leak: [], unhealthy: false };
 let requests = 0;
 let lastCpu = process.cpuUsage();
 let lastCpuAt = performance.now();
