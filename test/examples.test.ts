@@ -1,5 +1,5 @@
-// Every runnable example in examples/policies and examples/durable runs as a user would run it (its
-// own process, exit code 0, something printed), and the code docs/policies.md and docs/durable.md
+// Every runnable example in examples/policies, examples/durable and examples/healing runs as a user
+// would run it (its own process, exit code 0, something printed), and the code their pages in docs/
 // show for a file is copied from it.
 
 import assert from 'node:assert/strict';
@@ -10,16 +10,20 @@ import { describe, it } from 'node:test';
 
 const root = resolve(import.meta.dirname, '..');
 
-/** Each documented folder of examples, the page that shows them, and how many it has at least. */
+/**
+ * Each documented folder of examples, the page that shows them (`docs/<topic>.md` unless `doc`
+ * says otherwise), and how many it has at least.
+ */
 const suites = [
   { topic: 'policies', minimum: 10 },
   { topic: 'durable', minimum: 6 },
-].map(({ topic, minimum }) => {
+  { topic: 'healing', minimum: 3, doc: 'docs/control-plane.md' },
+].map(({ topic, minimum, doc }: { topic: string; minimum: number; doc?: string }) => {
   const folder = join(root, 'examples', topic);
   const examples = readdirSync(folder)
     .filter((name) => name.endsWith('.ts'))
     .sort();
-  return { topic, minimum, folder, examples, doc: `docs/${topic}.md` };
+  return { topic, minimum, folder, examples, doc: doc ?? `docs/${topic}.md` };
 });
 
 /** Each example asserts its own claims, so it must finish well within this (they take ~0.2 s). */

@@ -12,7 +12,7 @@ import { until } from './support/waiting.ts';
 const running: RunningRebound[] = [];
 after(async () => {
   for (const rebound of running) {
-    await rebound.stop('SIGKILL');
+    await rebound.stop('SIGTERM');
     rebound.cleanup();
   }
 });
@@ -96,7 +96,10 @@ describe('rebound up: rollouts', () => {
       (a: { policy: string }) => a.policy === 'Critical Latency Spike',
     );
     assert.equal(attempt.status, 'succeeded', attempt.outcome);
-    assert.match(attempt.actions[0].message, /rolled back from revision 2 to 3/);
+    assert.match(
+      attempt.actions[0].message,
+      /rolled back the rollout of revision 2 \(revision 3 runs the previous config\)/,
+    );
     const rolledBack = await web();
     assert.equal(rolledBack.revision, 3);
     assert.deepEqual(counts.failed, [], 'no request failed during the rollout and the rollback');

@@ -76,8 +76,9 @@ function steadyTraffic(port: number) {
 
 const running: RunningRebound[] = [];
 after(async () => {
+  // SIGTERM: rebound stops its replicas (a SIGKILL would leave them behind, as one test shows).
   for (const rebound of running) {
-    await rebound.stop('SIGKILL');
+    await rebound.stop('SIGTERM');
     rebound.cleanup();
   }
 });

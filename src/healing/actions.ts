@@ -13,8 +13,10 @@ export interface BuiltInActionsOptions {
   gateways: ReadonlyMap<string, Gateway>;
   /** Dependencies of the service that are down now (a restart would not help while they are). */
   downDependencies(service: string): string[];
-  /** When the service's current revision was rolled out (epoch ms); undefined: never. */
+  /** When the service's current revision was rolled out (epoch ms); undefined: never, or rolled back since. */
   rolledOutAt(service: string): number | undefined;
+  /** Told after a rollback, so that a later restart is a restart, not a roll forward to the bad release. */
+  rolledBack(service: string): void;
   /** Pages on-call for the attempt (held back while the attempt may still heal the service). */
   page(service: string, policy: string, attemptId: string): Promise<void> | void;
   /** Replicas desired now. */
@@ -47,8 +49,9 @@ export function builtInActions(options: BuiltInActionsOptions): Actuator {
     if (rolledOutAt !== undefined && options.now() - rolledOutAt < ROLLOUT_SUSPECT_MS) {
       const from = supervisor.revision(service);
       if (await supervisor.rollback(service)) {
+        options.rolledBack(service);
         return ok(
-          `rolled back from revision ${from} to ${supervisor.revision(service)}: the regression followed a rollout`,
+          `rolled back the rollout of revision ${from} (revision ${supervisor.revision(service)} runs the previous config): the regression followed that rollout`,
         );
       }
     }
@@ -113,7 +116,10 @@ export function builtInActions(options: BuiltInActionsOptions): Actuator {
         case 'rollback-deployment': {
           const from = supervisor.revision(service);
           if (!(await supervisor.rollback(service))) return failed('no previous revision to roll back to');
-          return ok(`rolled back from revision ${from} to ${supervisor.revision(service)}`);
+          options.rolledBack(service);
+          return ok(
+            `rolled back the rollout of revision ${from} (revision ${supervisor.revision(service)} runs the previous config)`,
+          );
         }
         case 'alert-oncall':
           await options.page(service, context.policy, context.attemptId);

@@ -20,7 +20,7 @@ import type {
   ServiceState,
   ServiceView,
 } from './controlPlaneTypes.ts';
-import { InvalidRequestError, UnknownServiceError } from './errors.ts';
+import { ConflictError, InvalidRequestError, UnknownServiceError } from './errors.ts';
 import { Escalator, type Notification } from './escalation.ts';
 import { type Gateway, startGateway } from './gateway.ts';
 import { IncidentTracker, iso } from './incidents.ts';
@@ -222,6 +222,7 @@ class ReboundControlPlane implements ControlPlane {
         gateways: this.#gateways,
         downDependencies: (service) => this.#downDependencies(service),
         rolledOutAt: (service) => this.#rolledOutAt.get(service),
+        rolledBack: (service) => this.#rolledOutAt.delete(service),
         page: (service, policy, attemptId) => this.#holdPage(service, policy, attemptId),
         replicaCount: (service) => this.#desired.get(service) ?? 0,
         setReplicaCount: (service, count) => this.#desired.set(service, count),
@@ -266,7 +267,9 @@ class ReboundControlPlane implements ControlPlane {
     if (this.#closed) return;
     for (const name of Object.keys(this.config.services)) {
       this.#updateState(name);
+      this.#trackHealthy(name);
       this.#liftTemporaryModes(name);
+      this.#resolveIfQuiet(name);
       if (this.#stopped.has(name) || this.#supervisor.isCritical(name)) continue;
       this.#evaluate({ service: name, metrics: this.#metricsOf(name), source: 'gateway' });
     }
@@ -348,18 +351,35 @@ class ReboundControlPlane implements ControlPlane {
         [],
       );
       const decision = this.#gate.decide(service);
-      if (!decision.send) {
+      if (!decision.send && decision.reason === 'dependency-down') {
         this.#suppress(service, notification, decision.reason, decision.dependency);
-      } else if (this.#engine.matching(service, metrics).length > 0) {
-        // A policy will try to heal it: the alert waits for the outcome (sent if healing fails).
+      } else if (!decision.send || this.#engine.matching(service, metrics).length > 0) {
+        // Recovering, or a policy may heal it: the alert waits for the verdict (sent if healing fails).
         this.#gate.hold(service, notification);
-        this.#incidents.note(service, 'suppression', `alert ${name} held back while a policy heals`);
-        this.#evaluate({ service, metrics, source: 'alertmanager', detail: name });
+        this.#incidents.note(service, 'suppression', `alert ${name} held back while ${service} heals`);
+        if (decision.send) this.#healAlert(service, metrics, name);
       } else {
         await this.#send(notification);
       }
     }
     return { accepted };
+  }
+
+  /** Runs the policies for an alert; when none could run (all in cooldown), the held alert goes out. */
+  #healAlert(service: string, metrics: Record<string, number>, name: string): void {
+    if (this.#engine.isHealing(service)) return; // the running attempt's verdict releases it
+    const release = (): void => {
+      for (const held of this.#gate.release(service)) void this.#send(held);
+    };
+    this.#engine.evaluate({ service, metrics, source: 'alertmanager', detail: name }).then(
+      (attempts) => {
+        if (!attempts || attempts.length === 0) release();
+      },
+      (error: unknown) => {
+        this.#log(`rebound: evaluating policies for ${service} failed: ${(error as Error).message}`);
+        release();
+      },
+    );
   }
 
   // -------------------------------------------------------------------------------------------
@@ -376,7 +396,13 @@ class ReboundControlPlane implements ControlPlane {
     const healthy = this.#supervisor.upstreams(service).length;
     const restarting = [...this.#restarts.values()].some((attempt) => attempt.service === service);
     if (this.#engine.isHealing(service) || restarting) return 'recovering';
-    if (desired > 0 && healthy === 0) return 'unhealthy';
+    if (desired > 0 && healthy === 0) {
+      // Replicas on their way up (first start, restart back-off) make it recovering, not unhealthy.
+      const coming = this.#supervisor
+        .replicas(service)
+        .some((replica) => replica.state === 'starting' || replica.state === 'backoff');
+      return coming ? 'recovering' : 'unhealthy';
+    }
     const gateway = this.#gateways.get(service);
     const breakerOpen =
       gateway?.breakerEnabled && this.breakers.health().kinds.gateway?.[service]?.state === 'open';
@@ -399,18 +425,6 @@ class ReboundControlPlane implements ControlPlane {
       title: bad ? `${service} is ${state}` : undefined,
     });
     if (state === 'healthy') {
-      const incident = this.#incidents.openFor(service);
-      if (incident) {
-        const wasEscalated = incident.status === 'escalated';
-        this.#incidents.setStatus(service, 'resolved', `${service} healthy again`);
-        if (wasEscalated) {
-          void this.#send({
-            ...this.#notification(service, incident.severity, `${service} recovered`, []),
-            id: `rebound-${service}-${incident.id}`,
-            action: 'resolve',
-          });
-        }
-      }
       // Alerts held while it recovered are not sent: it recovered (they stay on the timeline).
       for (const held of this.#gate.drop(service)) {
         this.#incidents.note(service, 'suppression', `page not sent (recovered): ${held.summary}`);
@@ -418,14 +432,38 @@ class ReboundControlPlane implements ControlPlane {
     }
   }
 
+  /** An incident resolves once its service has stayed healthy for `incidents.resolveAfterMs`. */
+  #resolveIfQuiet(service: string): void {
+    const incident = this.#incidents.openFor(service);
+    const healthySince = this.#healthySince.get(service);
+    if (!incident || this.#state(service) !== 'healthy' || healthySince === undefined) return;
+    const { resolveAfterMs } = this.config.incidents;
+    if (this.#clock.now() - healthySince < resolveAfterMs) return;
+    const wasEscalated = incident.status === 'escalated';
+    this.#incidents.setStatus(service, 'resolved', `${service} healthy for ${resolveAfterMs} ms`);
+    if (wasEscalated) {
+      void this.#send({
+        ...this.#notification(service, incident.severity, `${service} recovered`, []),
+        id: `rebound-${service}-${incident.id}`,
+        action: 'resolve',
+      });
+    }
+  }
+
+  /** Since when every desired replica of the service has been healthy (for failback and resolution). */
+  #trackHealthy(service: string): void {
+    const fullyHealthy = this.#supervisor.upstreams(service).length >= (this.#desired.get(service) ?? 0);
+    if (!fullyHealthy || this.#stopped.has(service)) this.#healthySince.delete(service);
+    else if (!this.#healthySince.has(service)) this.#healthySince.set(service, this.#clock.now());
+  }
+
   #liftTemporaryModes(service: string): void {
     const gateway = this.#gateways.get(service);
     if (!gateway) return;
     const now = this.#clock.now();
-    const fullyHealthy = this.#supervisor.upstreams(service).length >= (this.#desired.get(service) ?? 0);
-    if (!fullyHealthy) this.#healthySince.delete(service);
-    else if (!this.#healthySince.has(service)) this.#healthySince.set(service, now);
-    const healthyFor = now - (this.#healthySince.get(service) ?? now);
+    const healthySince = this.#healthySince.get(service);
+    const fullyHealthy = healthySince !== undefined;
+    const healthyFor = now - (healthySince ?? now);
 
     if (gateway.fallbackMode) {
       if (!this.#fallbackSince.has(service)) this.#fallbackSince.set(service, now);
@@ -539,7 +577,7 @@ class ReboundControlPlane implements ControlPlane {
         attempt.status = 'succeeded';
         attempt.verified = true;
         attempt.endedAt = iso(now);
-        attempt.outcome = `replica ${event.replica.id} restarted and healthy after ${now - Date.parse(attempt.startedAt)} ms`;
+        attempt.outcome = `replica ${event.replica.id} restarted after a ${attempt.trigger.source === 'exit' ? 'crash' : 'hang'}, healthy again after ${now - Date.parse(attempt.startedAt)} ms`;
         void this.#recordAttempt(attempt);
         this.#incidents.note(service, 'action', attempt.outcome);
         break;
@@ -711,6 +749,10 @@ class ReboundControlPlane implements ControlPlane {
   }
 
   #recordAttempt(attempt: AttemptView): Promise<void> {
+    if (attempt.status !== 'running') {
+      const who = attempt.policy ? `policy "${attempt.policy}"` : attempt.source;
+      this.#log(`rebound: ${attempt.service}: ${who} ${attempt.status}: ${attempt.outcome}`);
+    }
     return this.#write('attempt', attempt.id, attempt.service, Date.parse(attempt.startedAt), attempt);
   }
 
@@ -925,14 +967,8 @@ class ReboundControlPlane implements ControlPlane {
     }
     const changed: string[] = [];
     const previous = this.config;
-    this.config = next;
-    if (
-      JSON.stringify(previous.policies) !== JSON.stringify(next.policies) ||
-      JSON.stringify(previous.limits) !== JSON.stringify(next.limits)
-    ) {
-      this.#engine.updatePolicies(next.policies, next.limits, next.permissions);
-      changed.push('policies');
-    }
+    // Services one at a time, dependencies first; the config switches only once every rollout
+    // worked, so a failed one leaves the rest of the previous config (and its policies) in force.
     for (const service of AlertGate.order(this.#dependsOn()).map((name) => next.services[name]!)) {
       const old = previous.services[service.name]!;
       if (
@@ -940,7 +976,15 @@ class ReboundControlPlane implements ControlPlane {
         JSON.stringify(old.env) !== JSON.stringify(service.env) ||
         old.cwd !== service.cwd
       ) {
-        await this.#supervisor.rollout(service);
+        try {
+          await this.#supervisor.rollout(service);
+        } catch (error) {
+          const done = changed.length > 0 ? `; already rolled out: ${changed.join(', ')}` : '';
+          throw new ConflictError(
+            `rollout of ${service.name} failed and its previous revision keeps running: ${(error as Error).message}${done}`,
+          );
+        }
+        this.config = { ...this.config, services: { ...this.config.services, [service.name]: service } };
         this.#rolledOutAt.set(service.name, this.#clock.now());
         changed.push(`services.${service.name}`);
         this.#incidents.note(
@@ -950,10 +994,18 @@ class ReboundControlPlane implements ControlPlane {
         );
       }
       if (old.replicas.count !== service.replicas.count) {
-        this.#desired.set(service.name, service.replicas.count);
         await this.#supervisor.scale(service.name, service.replicas.count);
+        this.#desired.set(service.name, service.replicas.count);
         changed.push(`services.${service.name}.replicas`);
       }
+    }
+    this.config = next;
+    if (
+      JSON.stringify([previous.policies, previous.limits, previous.permissions]) !==
+      JSON.stringify([next.policies, next.limits, next.permissions])
+    ) {
+      this.#engine.updatePolicies(next.policies, next.limits, next.permissions);
+      changed.push('policies');
     }
     return { changed };
   }

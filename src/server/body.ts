@@ -13,9 +13,10 @@ export function hasBody(request: ApiRequest): boolean {
   const length = request.headers['content-length'];
   if (typeof length === 'string') return Number(length) > 0;
   const body = request.body;
-  if (body === undefined) return false;
   if (typeof body === 'string' || body instanceof Uint8Array) return body.length > 0;
-  return true;
+  // A request read from a socket with neither header has no body (RFC 9112, section 6.3): `curl -X
+  // POST` without -d sends exactly that.
+  return false;
 }
 
 /**
