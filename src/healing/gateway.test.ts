@@ -281,6 +281,80 @@ describe('gateway: proxying', () => {
     assert.equal(replica.seen.length, 20);
   });
 
+  it('passes back-pressure on: a client that does not read slows the replica down', async () => {
+    let written = 0;
+    let stop = false;
+    const replica = await upstream('r1', (request, response) => {
+      const chunk = Buffer.alloc(64 * 1024, 'x');
+      const pump = () => {
+        while (!stop && written < 64 * 1024 * 1024) {
+          written += chunk.length;
+          if (!response.write(chunk)) {
+            response.once('drain', pump);
+            return;
+          }
+        }
+        response.end();
+      };
+      pump();
+    });
+    const front = await gateway();
+    front.setUpstreams([to(replica)]);
+    const client = await new Promise<IncomingMessage>((resolve) => {
+      httpRequest({ host: '127.0.0.1', port: front.address.port, agent: false }, resolve).end();
+    });
+    client.pause();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const whilePaused = written;
+    stop = true;
+    client.destroy();
+    assert.ok(
+      whilePaused < 16 * 1024 * 1024,
+      `the replica wrote ${whilePaused} bytes to a client that read none`,
+    );
+  });
+
+  it('passes back-pressure on for request bodies: a replica that does not read slows the client down', async () => {
+    let paused: IncomingMessage | undefined;
+    const server = createHttpServer((request) => {
+      request.pause(); // never reads the body
+      paused = request;
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    cleanups.push(() => {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(resolve));
+    });
+    const front = await gateway({ timeoutMs: 1_000 });
+    front.setUpstreams([{ id: 'r1', host: '127.0.0.1', port: (server.address() as { port: number }).port }]);
+    const outgoing = httpRequest({
+      host: '127.0.0.1',
+      port: front.address.port,
+      method: 'PUT',
+      agent: false,
+    });
+    outgoing.on('error', () => {});
+    const chunk = Buffer.alloc(64 * 1024, 'y');
+    let sent = 0;
+    let stop = false;
+    const pump = () => {
+      while (!stop && sent < 64 * 1024 * 1024) {
+        sent += chunk.length;
+        if (!outgoing.write(chunk)) {
+          outgoing.once('drain', pump);
+          return;
+        }
+      }
+    };
+    pump();
+    await until(() => paused !== undefined, 'the request to reach the replica');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    stop = true;
+    assert.ok(sent < 32 * 1024 * 1024, `the client could send ${sent} bytes to a replica that read none`);
+    outgoing.destroy();
+  });
+
   it('answers HEAD without a body, and 204/304 as they are', async () => {
     const replica = await upstream('r1', (request, response) => {
       if (request.url === '/empty') {
@@ -368,6 +442,19 @@ describe('gateway: balancing', () => {
     assert.equal(front.metrics().errors, 0);
   });
 
+  it('a replica restarted on another port keeps its id: new requests go to the new address', async () => {
+    const before = await upstream('r1');
+    const after = await upstream('r1');
+    const front = await gateway();
+    front.setUpstreams([to(before)]);
+    await send(front.address.port);
+    front.setUpstreams([{ id: 'r1', host: '127.0.0.1', port: after.port }]);
+    await send(front.address.port);
+    assert.equal(before.seen.length, 1);
+    assert.equal(after.seen.length, 1);
+    assert.equal(front.replicaMetrics().r1!.requests, 2, 'one window per replica id');
+  });
+
   it('a replica added to the set takes the next request', async () => {
     const [a, b] = await Promise.all([upstream('a'), upstream('b')]);
     const front = await gateway();
@@ -407,6 +494,38 @@ describe('gateway: failures', () => {
     assert.equal(front.metrics().errors, 0, 'clients saw no failure');
     assert.equal(front.metrics().requests, 6);
     assert.equal(front.replicaMetrics().killed!.errors, killed.hits, 'the replica itself is charged');
+  });
+
+  it('loses no request when a replica dies under steady traffic and another one is healthy', async () => {
+    const slowly: Handler = (request, response, body) =>
+      setTimeout(() => answerOk(request, response, body), 3);
+    const doomed = await upstream('doomed', slowly);
+    const survivor = await upstream('survivor', slowly);
+    const front = await gateway({ balance: 'least-loaded' });
+    front.setUpstreams([to(doomed), to(survivor)]); // the supervisor has not noticed the death yet
+    const agent = new Agent({ keepAlive: true, maxSockets: 8 });
+    cleanups.push(() => agent.destroy());
+    let stop = false;
+    const statuses: number[] = [];
+    const client = async () => {
+      while (!stop) statuses.push((await send(front.address.port, { path: '/work', agent })).status);
+    };
+    const clients = Array.from({ length: 8 }, client);
+    await until(() => statuses.length >= 100 && doomed.seen.length > 10, 'traffic on both replicas');
+    // The "kill": every connection to it is cut, requests in flight included, and new ones are refused.
+    doomed.server.close();
+    doomed.server.closeAllConnections();
+    const atKill = statuses.length;
+    await until(() => statuses.length >= atKill + 200, 'traffic after the kill');
+    stop = true;
+    await Promise.all(clients);
+    assert.deepEqual(
+      statuses.filter((status) => status !== 200),
+      [],
+      'every request answered 200',
+    );
+    assert.equal(front.metrics().errors, 0);
+    assert.ok(front.replicaMetrics().doomed!.errors >= 1, 'requests were in flight on it: they were retried');
   });
 
   it('does not retry a POST that reached a replica (502), but does when the connection was refused', async () => {
@@ -452,6 +571,28 @@ describe('gateway: failures', () => {
     const answer = await pending;
     assert.equal(answer.status, 504);
     assert.equal(JSON.parse(answer.body).error.code, 'GATEWAY_TIMEOUT');
+    assert.equal(front.metrics().errors, 1);
+    assert.equal(front.metrics().inflight, 0);
+  });
+
+  it('cuts a response whose body stalls for timeoutMs, and counts it failed', async () => {
+    const clock = manualClock(0);
+    const stalled: ServerResponse[] = [];
+    const replica = await upstream('r1', (request, response) => {
+      response.writeHead(200, { 'content-length': '100' });
+      response.write('only the first part');
+      stalled.push(response);
+    });
+    const front = await gateway({ clock, timeoutMs: 1_000 });
+    front.setUpstreams([to(replica)]);
+    const outcome = send(front.address.port).then(
+      () => 'completed',
+      (error: Error) => error.message,
+    );
+    await until(() => stalled.length === 1, 'the response to start');
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    clock.advance(1_000);
+    assert.match(await outcome, /aborted|socket hang up|ECONNRESET/);
     assert.equal(front.metrics().errors, 1);
     assert.equal(front.metrics().inflight, 0);
   });
@@ -556,6 +697,73 @@ describe('gateway: breaker, fallback, failover', () => {
     assert.equal((await send(front.address.port, { agent })).headers['x-rebound-replica'], 'r1');
   });
 
+  it('after openMs a trial request goes through, and its success closes the breaker', async () => {
+    const clock = manualClock(5_000_000);
+    const registry = new BreakerRegistry({ clock });
+    let fail = true;
+    const replica = await upstream('r1', (request, response) => {
+      response.statusCode = fail ? 503 : 200;
+      response.end();
+    });
+    const front = await gateway({ registry, clock, breaker: { ...BREAKER, openMs: 10_000 } });
+    front.setUpstreams([to(replica)]);
+    front.setBreakerEnabled(true);
+    await send(front.address.port);
+    await send(front.address.port);
+    const breaker = registry.get('gateway', 'payment-api');
+    assert.equal(breaker.state, 'open');
+    assert.equal((await send(front.address.port)).headers['x-rebound-fallback'], 'true');
+    fail = false;
+    clock.advance(10_000);
+    const trial = await send(front.address.port);
+    assert.equal(trial.status, 200);
+    assert.equal(trial.headers['x-rebound-replica'], 'r1');
+    assert.equal(breaker.state, 'closed');
+    assert.equal(replica.seen.length, 3);
+  });
+
+  it('registers its breaker only once enabled, and a registry reset closes it', async () => {
+    const registry = new BreakerRegistry();
+    const failing = await upstream('r1', (request, response) => {
+      response.statusCode = 500;
+      response.end();
+    });
+    const front = await gateway({ registry, fallback: undefined });
+    front.setUpstreams([to(failing)]);
+    assert.equal(registry.has('gateway', 'payment-api'), false);
+    front.setBreakerEnabled(true);
+    assert.equal(registry.has('gateway', 'payment-api'), true);
+    await send(front.address.port);
+    await send(front.address.port);
+    assert.equal((await send(front.address.port)).status, 503);
+    registry.reset('gateway', 'payment-api');
+    assert.equal((await send(front.address.port)).status, 500, 'reset: requests reach the replica again');
+    assert.equal(failing.seen.length, 3);
+  });
+
+  it('serves a fallback without a body, or with a text body', async () => {
+    const replica = await upstream('r1');
+    const empty = await gateway({
+      fallback: { status: 503, headers: { 'retry-after': '30' }, body: undefined },
+    });
+    empty.setUpstreams([to(replica)]);
+    empty.setFallbackMode(true);
+    const answer = await send(empty.address.port);
+    assert.equal(answer.status, 503);
+    assert.equal(answer.headers['retry-after'], '30');
+    assert.equal(answer.headers['content-length'], '0');
+    assert.equal(empty.metrics().errors, 1, 'a 5xx fallback is a failed answer (SPEC 6: availability)');
+    assert.equal(empty.metrics().latency_p99, 0);
+    const text = await gateway({
+      service: 'other',
+      fallback: { status: 200, headers: {}, body: 'come back later' },
+    });
+    text.setFallbackMode(true);
+    const textAnswer = await send(text.address.port);
+    assert.equal(textAnswer.body, 'come back later');
+    assert.equal(textAnswer.headers['content-type'], 'text/plain; charset=utf-8');
+  });
+
   it('fails over to another service and back', async () => {
     const primary = await upstream('primary-1');
     const backup = await upstream('backup-1');
@@ -571,6 +779,10 @@ describe('gateway: breaker, fallback, failover', () => {
     assert.equal(backup.seen[0]!.url, '/pay');
     assert.equal(primary.seen.length, 0);
     assert.equal(front.metrics().requests, 1);
+    assert.throws(
+      () => front.setFailover({ service: 'self', host: '127.0.0.1', port: front.address.port }),
+      /is this gateway itself/,
+    );
     front.setFailover(undefined);
     assert.equal(front.failover, null);
     assert.equal((await send(front.address.port)).headers['x-rebound-replica'], 'primary-1');
@@ -622,6 +834,17 @@ describe('gateway: metrics and lifecycle', () => {
     assert.equal(answer.headers.connection, 'close');
     await closing;
     assert.equal(closed, true);
+  });
+
+  it('with reusePort, two gateways share one port (several processes or threads)', async () => {
+    const replica = await upstream('r1');
+    const first = await gateway({ reusePort: true });
+    const second = await gateway({ reusePort: true, port: first.address.port });
+    first.setUpstreams([to(replica)]);
+    second.setUpstreams([to(replica)]);
+    assert.equal(second.address.port, first.address.port);
+    for (let i = 0; i < 20; i++) assert.equal((await send(first.address.port)).status, 200);
+    assert.equal(first.metrics().requests + second.metrics().requests, 20);
   });
 
   it('refuses to start on an address in use, with a clear error', async () => {

@@ -8,19 +8,22 @@
 // - Retry: a request whose upstream connection fails before any byte of the response arrived
 //   (refused, reset: a replica just SIGKILLed) is sent ONCE more, to another replica when there is
 //   one, if its method is idempotent (GET, HEAD, OPTIONS, PUT, DELETE, TRACE) or the connection was
-//   refused (nothing was sent), and if the whole request is still held (a body up to 16 KiB that
-//   came with the head; a longer streamed body cannot be replayed). This is what keeps clients from
-//   seeing errors while a replica is killed and another one is healthy. A replica that refused a
-//   connection is passed over for a second while another is available.
+//   refused (nothing was sent), and if the whole request is still held (its body, if any, came
+//   complete with the head; a body streamed in later pieces cannot be replayed). When no other
+//   replica is available, a kept-alive connection that broke under such a request (stale, the
+//   replica closed it) is retried on a fresh connection to the same replica. This is what keeps
+//   clients from seeing errors while a replica is killed and another one is healthy. A replica that
+//   refused a connection is passed over for a second while another is available.
 // - Answers of its own, all JSON `{ error: { code, message } }`: 503 NO_HEALTHY_REPLICA
 //   (`Retry-After: 1`) with no upstream, 502 BAD_GATEWAY when the upstream failed (after the retry),
 //   504 GATEWAY_TIMEOUT when the upstream made no progress for `timeoutMs` (no response head, or no
 //   body bytes, for that long), 503 CIRCUIT_OPEN (`Retry-After` from the breaker) when the breaker
 //   is enabled and open and there is no fallback.
-// - Metrics: a request counts as failed when its answer is 5xx (the upstream's or the gateway's) or
-//   it was cut off; every other answer succeeded. Fallback answers (fallback mode, or an open
-//   breaker with a fallback) count in `requests` and `throughput` only: never as errors, and they
-//   add nothing to the latency percentiles. A request the client abandons is not counted at all.
+// - Metrics: a request counts as failed when its answer is 5xx (the upstream's, the gateway's, or a
+//   5xx fallback) or it was cut off; every other answer succeeded. Fallback answers (fallback mode,
+//   or an open breaker with a fallback) add nothing to the latency percentiles: with the usual 2xx
+//   fallback they count in `requests` and `throughput` but not as errors. A request the client
+//   abandons is not counted at all.
 // - The breaker counts 5xx answers, connection failures and timeouts as failures, and a client that
 //   leaves before any answer came as a failure too (the upstream was too slow for it).
 // - Time: no timer per request. One timer for every deadline of the gateway (armed for the earliest),
@@ -124,6 +127,13 @@ export const isGatewayListenError = (error: unknown): error is GatewayListenErro
 
 const HOUSEKEEPING_MS = 1_000;
 
+const LOCAL_NAMES = new Set(['localhost', '127.0.0.1', '::1', '0.0.0.0', '::']);
+
+/** Whether two host names may reach the same listener (both local, or the same name). */
+function isSameHost(a: string, b: string): boolean {
+  return a === b || (LOCAL_NAMES.has(a) && LOCAL_NAMES.has(b));
+}
+
 function validate(options: GatewayOptions): void {
   const problems = new OptionProblems();
   if (typeof options !== 'object' || options === null) {
@@ -206,6 +216,9 @@ class ReboundGateway implements Gateway {
       problems.nonEmptyString('failover.service', target.service, false);
       problems.nonEmptyString('failover.host', target.host, false);
       problems.number('failover.port', target.port, { min: 1, max: 65_535, integer: true });
+      if (target.port === this.address.port && isSameHost(target.host, this.address.host)) {
+        problems.add(`failover target ${target.host}:${target.port} is this gateway itself`);
+      }
       problems.throwIfAny();
     }
     this.core.setFailover(target);

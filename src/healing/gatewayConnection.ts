@@ -3,23 +3,27 @@
 
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { isBrokenCircuitError, isIsolatedCircuitError } from '../policies/index.ts';
-import { type Answer, errorAnswer } from './gatewayAnswers.ts';
+import { type Answer, refusalAnswer } from './gatewayAnswers.ts';
+import { BreakerCall } from './gatewayBreakerCall.ts';
+import { ChunkedScanner } from './gatewayChunked.ts';
 import type { GatewayCore } from './gatewayCore.ts';
 import {
   BODY_LENGTH,
   BODY_NONE,
   BODY_UNTIL_CLOSE,
-  ChunkedScanner,
   CRLF_CRLF,
-  copyKept,
-  droppedBytes,
   MAX_HEAD_BYTES,
   METHOD_HEAD,
-  parseRequestHead,
-  RequestHead,
 } from './gatewayHttp.ts';
-import { refusalAnswer } from './gatewayAnswers.ts';
+import { parseRequestHead, RequestHead } from './gatewayRequestHead.ts';
+import {
+  CONNECTION_CLOSE,
+  CONNECTION_KEEP_ALIVE,
+  CONNECTION_UPGRADE,
+  NO_LINE,
+  requestForUpstream,
+  responseForClient,
+} from './gatewayRewrite.ts';
 import {
   FAILURE_REFUSED,
   FAILURE_RESET,
@@ -42,19 +46,6 @@ const PAUSE_UPSTREAM = 2;
 /** Bodies up to this size are copied behind the head so that head and body go out in one write. */
 const INLINE_BODY_BYTES = 16 * 1024;
 
-const CRLF = Buffer.from('\r\n', 'latin1');
-const FORWARDED_PROTO = Buffer.from('x-forwarded-proto: http\r\n', 'latin1');
-const FORWARDED_HOST = Buffer.from('x-forwarded-host: ', 'latin1');
-const FORWARDED_FOR = Buffer.from('x-forwarded-for: ', 'latin1');
-const LIST_SEPARATOR = Buffer.from(', ', 'latin1');
-const CONNECTION_KEEP_ALIVE = Buffer.from('connection: keep-alive\r\n', 'latin1');
-const CONNECTION_CLOSE = Buffer.from('connection: close\r\n', 'latin1');
-const CONNECTION_UPGRADE = Buffer.from('connection: upgrade\r\n', 'latin1');
-const EMPTY = Buffer.alloc(0);
-
-/** What a failed request rejects the breaker's call with: a constant, so failing costs no stack trace. */
-const UPSTREAM_FAILED = Object.freeze({ code: 'UPSTREAM_FAILED' });
-
 export class ClientConnection {
   readonly core: GatewayCore;
   readonly socket: Socket;
@@ -67,8 +58,6 @@ export class ClientConnection {
   private searchFrom = 0;
   private pausedFor = 0;
   private driving = false;
-  /** The client sent FIN. */
-  private ended = false;
   /** Clock time the connection last went idle (or opened): idle ones are closed after keepAliveTimeoutMs. */
   private idleSince: number;
 
@@ -84,12 +73,17 @@ export class ClientConnection {
   private upstream: UpstreamConnection | undefined = undefined;
   private pool: UpstreamPool | undefined = undefined;
   private attempts = 0;
+  /** performance.now() when the exchange began: latencies are measured on it. */
   private startedAt = 0;
+  /** Read once where an attempt or the exchange ends (stamp()), for everything recorded then. */
+  private stampedAt = 0;
+  private latency = 0;
   private status = 0;
   private upstreamPaused = false;
-  private admitted = false;
-  private breakerResolve: (() => void) | undefined = undefined;
-  private breakerReject: ((reason: unknown) => void) | undefined = undefined;
+  private readonly breakerCall = new BreakerCall(
+    () => this.proxy(),
+    (retryAfterMs) => this.refusedByBreaker(retryAfterMs),
+  );
   /** The exchange is in the service's traffic window (exactly once). */
   private accounted = false;
 
@@ -102,7 +96,9 @@ export class ClientConnection {
   constructor(core: GatewayCore, socket: Socket) {
     this.core = core;
     this.socket = socket;
-    this.address = Buffer.from(socket.remoteAddress ?? 'unknown', 'latin1');
+    // A dual-stack listener reports IPv4 clients as ::ffff:a.b.c.d; X-Forwarded-For names them plainly.
+    const remote = socket.remoteAddress ?? 'unknown';
+    this.address = Buffer.from(remote.startsWith('::ffff:') ? remote.slice(7) : remote, 'latin1');
     this.idleSince = core.clock.now();
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.onDrain());
@@ -215,7 +211,7 @@ export class ClientConnection {
     this.attempts = 0;
     this.status = 0;
     this.responseDone = this.responseStarted = this.accounted = false;
-    this.closeAfter = !head.keepAlive || this.ended || core.closing;
+    this.closeAfter = !head.keepAlive || core.closing;
     this.startedAt = performance.now();
     core.window.begin();
 
@@ -250,55 +246,14 @@ export class ClientConnection {
     if (bodyEnd < length) this.pending = buffer.subarray(bodyEnd);
     this.phase = this.requestDone ? READ_HELD : READ_BODY;
 
-    this.request = this.buildRequest(buffer, headEnd, bodyEnd);
+    this.request = requestForUpstream(this.head, buffer, headEnd, bodyEnd, this.address);
     this.dispatch();
-  }
-
-  /** The head as it goes upstream (hop-by-hop headers out, X-Forwarded-* in), with the body received so far. */
-  private buildRequest(buffer: Buffer, headEnd: number, bodyEnd: number): Buffer {
-    const head = this.head;
-    const address = this.address;
-    const hostLength = head.hostStart >= 0 && !head.hasForwardedHost ? head.hostEnd - head.hostStart : -1;
-    const previousFor = head.forwardedForStart >= 0 ? head.forwardedForEnd - head.forwardedForStart : -1;
-    const connection = head.upgrade ? CONNECTION_UPGRADE : head.http10 ? CONNECTION_KEEP_ALIVE : EMPTY;
-    const size =
-      headEnd -
-      2 -
-      droppedBytes(head.dropped) +
-      FORWARDED_FOR.length +
-      (previousFor >= 0 ? previousFor + LIST_SEPARATOR.length : 0) +
-      address.length +
-      2 +
-      (head.hasForwardedProto ? 0 : FORWARDED_PROTO.length) +
-      (hostLength >= 0 ? FORWARDED_HOST.length + hostLength + 2 : 0) +
-      connection.length +
-      2 +
-      (bodyEnd - headEnd);
-    const out = Buffer.allocUnsafe(size);
-    let offset = copyKept(buffer, 0, headEnd - 2, head.dropped, out, 0);
-    offset += FORWARDED_FOR.copy(out, offset);
-    if (previousFor >= 0) {
-      offset += buffer.copy(out, offset, head.forwardedForStart, head.forwardedForEnd);
-      offset += LIST_SEPARATOR.copy(out, offset);
-    }
-    offset += address.copy(out, offset);
-    offset += CRLF.copy(out, offset);
-    if (!head.hasForwardedProto) offset += FORWARDED_PROTO.copy(out, offset);
-    if (hostLength >= 0) {
-      offset += FORWARDED_HOST.copy(out, offset);
-      offset += buffer.copy(out, offset, head.hostStart, head.hostEnd);
-      offset += CRLF.copy(out, offset);
-    }
-    offset += connection.copy(out, offset);
-    offset += CRLF.copy(out, offset);
-    buffer.copy(out, offset, headEnd, bodyEnd);
-    return out;
   }
 
   private dispatch(): void {
     const core = this.core;
     if (core.fallbackMode && core.answers.fallback !== undefined) {
-      this.answer(core.answers.fallback, false, false);
+      this.answer(core.answers.fallback, core.answers.fallback.status >= 500, false);
       return;
     }
     const breaker = core.breaker;
@@ -306,43 +261,19 @@ export class ClientConnection {
       this.proxy();
       return;
     }
-    this.admitted = false;
-    breaker.execute(this.breakerCall).then(undefined, this.breakerRejected);
+    this.breakerCall.start(breaker);
   }
 
-  private readonly breakerCall = (): Promise<void> => {
-    this.admitted = true;
-    return new Promise(this.breakerExecutor);
-  };
-
-  private readonly breakerExecutor = (resolve: () => void, reject: (reason: unknown) => void): void => {
-    this.breakerResolve = resolve;
-    this.breakerReject = reject;
-    this.proxy();
-  };
-
-  private readonly breakerRejected = (error: unknown): void => {
-    if (!this.active || this.admitted || this.responseStarted) return;
-    if (!isBrokenCircuitError(error) && !isIsolatedCircuitError(error)) return;
+  /** The enabled breaker refused the request: the fallback answers it, or 503 CIRCUIT_OPEN. */
+  private refusedByBreaker(retryAfterMs: number): void {
+    if (!this.active || this.responseStarted) return;
     const fallback = this.core.answers.fallback;
     if (fallback !== undefined) {
-      this.answer(fallback, false, false);
+      this.answer(fallback, fallback.status >= 500, false);
       return;
     }
-    const retryAfterMs = isBrokenCircuitError(error) ? error.retryAfterMs : 0;
-    const seconds = String(Math.max(1, Math.ceil(retryAfterMs / 1000)));
-    this.answer(
-      errorAnswer(
-        503,
-        'CIRCUIT_OPEN',
-        `the circuit breaker of service ${this.core.service} is open`,
-        this.core.service,
-        { 'retry-after': seconds },
-      ),
-      true,
-      true,
-    );
-  };
+    this.answer(this.core.circuitOpen(Math.max(1, Math.ceil(retryAfterMs / 1000))), true, true);
+  }
 
   /** Sends the request to an upstream; answers 503 when there is none. */
   private proxy(): void {
@@ -392,18 +323,26 @@ export class ClientConnection {
     if (upstream !== undefined) {
       if (!upstream.write(part)) this.pause(PAUSE_UPSTREAM);
       this.core.armDeadline(this, this.core.clock.now());
+    } else if (this.responseDone) {
+      this.core.armDeadline(this, this.core.clock.now()); // dropped, but it is progress
     }
     if (end < 0) return undefined;
     this.requestDone = true;
     this.phase = READ_HELD;
     const rest = end < chunk.length ? chunk.subarray(end) : undefined;
-    if (this.responseDone) this.finish();
+    if (this.responseDone) {
+      this.stampedAt = this.core.clock.now();
+      this.finish();
+    }
     return rest;
   }
 
+  // The upstream's bytes given to the four methods below are only valid during the call (they are
+  // a view of the upstream read buffer): what is written to the client is a copy.
+
   /** Called by the upstream for a 1xx interim response. */
   responseInterim(bytes: Buffer): void {
-    this.socket.write(bytes);
+    this.socket.write(Buffer.from(bytes));
   }
 
   /** The upstream's response head, and the part of the body that came with it. */
@@ -423,21 +362,13 @@ export class ClientConnection {
           ? CONNECTION_CLOSE
           : this.head.http10
             ? CONNECTION_KEEP_ALIVE
-            : EMPTY;
-    const replica =
-      core.failover === undefined || this.pool !== core.failover ? this.pool!.replicaLine : EMPTY;
-    const bodyLength = bodyEnd - headEnd;
-    const inlineBody = bodyLength <= INLINE_BODY_BYTES ? bodyLength : 0;
-    const out = Buffer.allocUnsafe(
-      headEnd - droppedBytes(response.dropped) + replica.length + connection.length + inlineBody,
-    );
-    let offset = copyKept(buffer, 0, headEnd - 2, response.dropped, out, 0);
-    offset += replica.copy(out, offset);
-    offset += connection.copy(out, offset);
-    offset += CRLF.copy(out, offset);
-    if (inlineBody > 0) buffer.copy(out, offset, headEnd, bodyEnd);
-    this.write(out);
-    if (inlineBody !== bodyLength) this.write(buffer.subarray(headEnd, bodyEnd));
+            : NO_LINE;
+    // A failover target is another gateway: its own x-rebound-replica names the replica.
+    const replica = this.pool !== core.failover ? this.pool!.replicaLine : NO_LINE;
+    // A small body goes out with the head in one write; a larger one is written after it.
+    const inlineEnd = bodyEnd - headEnd <= INLINE_BODY_BYTES ? bodyEnd : headEnd;
+    this.write(responseForClient(response, buffer, headEnd, inlineEnd, replica, connection));
+    if (inlineEnd !== bodyEnd) this.write(Buffer.from(buffer.subarray(headEnd, bodyEnd)));
     if (status === 101) {
       this.startTunnel();
     } else if (!complete) {
@@ -447,7 +378,7 @@ export class ClientConnection {
 
   /** A piece of the response body (or of a tunnel's traffic). */
   responseBody(chunk: Buffer): void {
-    this.write(chunk);
+    this.write(Buffer.from(chunk));
     if (this.phase !== READ_TUNNEL) this.core.armDeadline(this, this.core.clock.now());
   }
 
@@ -455,16 +386,17 @@ export class ClientConnection {
   responseEnd(upstream: UpstreamConnection, reusable: boolean): void {
     if (upstream !== this.upstream) return;
     const core = this.core;
-    const now = core.clock.now();
+    this.stamp();
     this.upstream = undefined;
     this.resumeUpstream();
     this.responseDone = true;
     core.disarmDeadline(this);
     const failed = this.status >= 500;
     this.leavePool(failed);
-    upstream.pool.release(upstream, reusable && this.requestDone, now);
+    upstream.pool.release(upstream, reusable && this.requestDone, this.stampedAt);
     this.account(failed, true);
     if (this.requestDone) this.finish();
+    else this.discardRestOfBody();
   }
 
   /** The upstream connection failed before the response was complete. */
@@ -472,6 +404,7 @@ export class ClientConnection {
     if (upstream !== this.upstream) return;
     const core = this.core;
     const pool = upstream.pool;
+    this.stamp();
     this.upstream = undefined;
     this.upstreamPaused = false;
     core.disarmDeadline(this);
@@ -486,6 +419,7 @@ export class ClientConnection {
     if (
       this.request !== undefined &&
       this.attempts === 0 &&
+      !upstream.responded &&
       (this.head.idempotent || reason === FAILURE_REFUSED)
     ) {
       // Retried once, elsewhere if possible; on the same upstream only when a kept-alive connection
@@ -504,7 +438,12 @@ export class ClientConnection {
   /** The exchange passed its deadline (no progress for timeoutMs). */
   timedOut(): void {
     const upstream = this.upstream;
-    if (upstream === undefined) return;
+    if (upstream === undefined) {
+      // Answered already, and the rest of the request body stopped coming.
+      this.socket.destroy();
+      return;
+    }
+    this.stamp();
     this.upstream = undefined;
     this.upstreamPaused = false;
     upstream.destroy();
@@ -523,13 +462,30 @@ export class ClientConnection {
     this.socket.end();
   }
 
-  /** Answers from the gateway itself: an error (`failed`) or the fallback (not `measured`). */
+  /** Answers from the gateway itself: an error, or the fallback (not `measured`: no latency). */
   private answer(answer: Answer, failed: boolean, measured: boolean): void {
+    this.stamp();
     this.status = answer.status;
     this.responseStarted = this.responseDone = true;
     this.write(this.closeAfter || this.core.closing ? answer.close : answer.keepAlive);
     this.account(failed, measured);
     if (this.requestDone) this.finish();
+    else this.discardRestOfBody();
+  }
+
+  /**
+   * Answered before the request body was all in: the rest is read and dropped (the connection then
+   * serves the next request), as long as it keeps coming (timeoutMs between pieces).
+   */
+  private discardRestOfBody(): void {
+    this.unpause(PAUSE_UPSTREAM);
+    this.core.armDeadline(this, this.stampedAt);
+  }
+
+  /** Reads the time once for what is recorded at the end of an attempt or of the exchange. */
+  private stamp(): void {
+    this.stampedAt = this.core.clock.now();
+    this.latency = performance.now() - this.startedAt;
   }
 
   /** The attempt on the current upstream is over: counted in that replica's window (unless `measured` is false). */
@@ -538,7 +494,7 @@ export class ClientConnection {
     this.pool = undefined;
     pool.inflight--;
     pool.window.end();
-    if (measured) pool.window.record(performance.now() - this.startedAt, failed);
+    if (measured) pool.window.record(this.latency, failed, this.stampedAt);
     this.core.forgetIfDone(pool);
   }
 
@@ -548,27 +504,19 @@ export class ClientConnection {
     this.accounted = true;
     const window = this.core.window;
     window.end();
-    if (measured) window.record(performance.now() - this.startedAt, failed);
-    else window.recordUnmeasured();
-    this.settleBreaker(failed);
-  }
-
-  private settleBreaker(failed: boolean): void {
-    const resolve = this.breakerResolve;
-    if (resolve === undefined) return;
-    const reject = this.breakerReject!;
-    this.breakerResolve = this.breakerReject = undefined;
-    if (failed) reject(UPSTREAM_FAILED);
-    else resolve();
+    if (measured) window.record(this.latency, failed, this.stampedAt);
+    else window.recordUnmeasured(failed, this.stampedAt);
+    this.breakerCall.settle(failed);
   }
 
   /** Request read and response written: on to the next request, or close. */
   private finish(): void {
+    this.core.disarmDeadline(this);
     this.active = false;
     this.request = undefined;
     this.pool = undefined;
     this.phase = READ_HEAD;
-    this.idleSince = this.core.clock.now();
+    this.idleSince = this.stampedAt;
     if (this.closeAfter || this.core.closing) {
       this.phase = READ_CLOSED;
       this.pending = undefined;
@@ -580,6 +528,7 @@ export class ClientConnection {
   }
 
   private startTunnel(): void {
+    this.stamp();
     this.phase = READ_TUNNEL;
     this.core.disarmDeadline(this);
     this.leavePool(false);
@@ -636,7 +585,6 @@ export class ClientConnection {
    * client giving up (as nginx does): a half-closed client rarely still reads.
    */
   private onEnd(): void {
-    this.ended = true;
     if (this.phase === READ_TUNNEL) {
       this.upstream?.socket.end();
     } else if (this.active) {
@@ -664,7 +612,7 @@ export class ClientConnection {
       // any answer came is a failure (the upstream was too slow for it), after that a success.
       this.accounted = true;
       core.window.end();
-      this.settleBreaker(!this.responseStarted);
+      this.breakerCall.settle(!this.responseStarted);
     }
     core.connectionClosed();
   }

@@ -2,7 +2,7 @@
 // (breaker, fallback), the prepared answers, the traffic windows and the single timeout timer.
 
 import type { CircuitBreaker, Clock, TimerHandle } from '../policies/index.ts';
-import type { Answer } from './gatewayAnswers.ts';
+import { type Answer, errorAnswer } from './gatewayAnswers.ts';
 import { Balancer } from './gatewayBalancer.ts';
 import type { ClientConnection } from './gatewayConnection.ts';
 import { UpstreamPool } from './gatewayUpstream.ts';
@@ -40,6 +40,7 @@ export class GatewayCore {
   /** Called when the last connection closes while closing. */
   onDrained: (() => void) | undefined = undefined;
   readonly now: () => number;
+  private readonly circuitOpenAnswers = new Map<number, Answer>();
 
   // In-flight exchanges in deadline order (all share timeoutMs, so appending keeps the order), and
   // one timer armed for the earliest: no timer per request.
@@ -66,6 +67,23 @@ export class GatewayCore {
     this.answers = options.answers;
     this.windowOptions = options.windowOptions;
     this.window = new TrafficWindow(options.windowOptions);
+  }
+
+  /** 503 CIRCUIT_OPEN with `Retry-After: seconds`, built once per distinct wait. */
+  circuitOpen(seconds: number): Answer {
+    let answer = this.circuitOpenAnswers.get(seconds);
+    if (answer === undefined) {
+      if (this.circuitOpenAnswers.size >= 64) this.circuitOpenAnswers.clear();
+      answer = errorAnswer(
+        503,
+        'CIRCUIT_OPEN',
+        `the circuit breaker of service ${this.service} is open`,
+        this.service,
+        { 'retry-after': String(seconds) },
+      );
+      this.circuitOpenAnswers.set(seconds, answer);
+    }
+    return answer;
   }
 
   /** The upstream for the next request (the failover target while there is one), never `exclude`. */

@@ -5,19 +5,16 @@ import {
   BODY_LENGTH,
   BODY_NONE,
   BODY_UNTIL_CLOSE,
-  ChunkedScanner,
   CRLF_CRLF,
-  copyKept,
-  droppedBytes,
+  type LineRanges,
   METHOD_GET,
   METHOD_HEAD,
   METHOD_OTHER,
   METHOD_POST,
-  parseRequestHead,
-  parseResponseHead,
-  RequestHead,
-  ResponseHead,
 } from './gatewayHttp.ts';
+import { ChunkedScanner } from './gatewayChunked.ts';
+import { parseRequestHead, RequestHead } from './gatewayRequestHead.ts';
+import { parseResponseHead, ResponseHead } from './gatewayResponseHead.ts';
 
 function request(text: string): { status: number; head: RequestHead; buffer: Buffer } {
   const buffer = Buffer.from(text, 'latin1');
@@ -34,9 +31,9 @@ function response(text: string, headRequest = false): { ok: boolean; head: Respo
 }
 
 /** The head with its dropped lines left out. */
-function kept(buffer: Buffer, headEnd: number, dropped: number[]): string {
-  const out = Buffer.alloc(headEnd - droppedBytes(dropped));
-  const end = copyKept(buffer, 0, headEnd, dropped, out, 0);
+function kept(buffer: Buffer, headEnd: number, dropped: LineRanges): string {
+  const out = Buffer.alloc(headEnd - dropped.bytes());
+  const end = dropped.copyKept(buffer, 0, headEnd, out, 0);
   return out.toString('latin1', 0, end);
 }
 
@@ -49,7 +46,7 @@ describe('parseRequestHead', () => {
     assert.equal(head.http10, false);
     assert.equal(head.keepAlive, true);
     assert.equal(head.body, BODY_NONE);
-    assert.equal(head.dropped.length, 0);
+    assert.equal(head.dropped.count, 0);
   });
 
   it('tells methods apart and which are idempotent', () => {

@@ -8,12 +8,11 @@ import {
   BODY_LENGTH,
   BODY_NONE,
   BODY_UNTIL_CLOSE,
-  ChunkedScanner,
   CRLF_CRLF,
   MAX_HEAD_BYTES,
-  parseResponseHead,
-  ResponseHead,
 } from './gatewayHttp.ts';
+import { ChunkedScanner } from './gatewayChunked.ts';
+import { parseResponseHead, ResponseHead } from './gatewayResponseHead.ts';
 import { TrafficWindow, type TrafficWindowOptions } from './trafficWindow.ts';
 
 /** Idle connections kept per upstream; more are closed when they go idle. */
@@ -30,9 +29,20 @@ const BODY_TO_CLOSE = 4;
 const TUNNEL = 5;
 const GONE = 6;
 
+/**
+ * The one buffer every upstream connection of this thread reads into (`onread`): no allocation per
+ * read, and no stream machinery between the socket and the response reader. Reads are handled one
+ * at a time and synchronously, so one buffer serves all; whatever must outlive a read callback
+ * (a partial head, body bytes written to a client) is copied out of it first.
+ */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
 /** Why an exchange with an upstream failed before it was complete. */
+/** The connection could not be made (refused, unreachable): nothing of the request was sent. */
 export const FAILURE_REFUSED = 1;
+/** The connection broke (reset, closed) after the request was written. */
 export const FAILURE_RESET = 2;
+/** The upstream's answer is not valid HTTP/1.x. */
 export const FAILURE_PROTOCOL = 3;
 
 /** One replica (or a failover target): its address, its connections, its traffic. */
@@ -156,22 +166,23 @@ export class UpstreamConnection {
   private state = IDLE;
   private pending: Buffer | undefined = undefined;
   private remaining = 0;
-  private error: NodeJS.ErrnoException | undefined = undefined;
 
   constructor(pool: UpstreamPool) {
     this.pool = pool;
     this.generation = pool.generation;
-    this.socket = connect({ host: pool.host, port: pool.port, noDelay: true });
+    this.socket = connect({
+      host: pool.host,
+      port: pool.port,
+      noDelay: true,
+      onread: { buffer: READ_BUFFER, callback: this.onRead },
+    });
     this.socket.on('connect', () => {
       this.connected = true;
       this.pool.avoidUntil = 0;
     });
-    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
     this.socket.on('drain', () => this.client?.upstreamDrained());
     this.socket.on('end', () => this.onEnd());
-    this.socket.on('error', (error: NodeJS.ErrnoException) => {
-      this.error ??= error;
-    });
+    this.socket.on('error', () => {}); // 'close' follows, and says what it means for the exchange
     this.socket.on('close', () => this.onClose());
   }
 
@@ -194,6 +205,12 @@ export class UpstreamConnection {
     this.socket.destroy();
   }
 
+  private readonly onRead = (length: number): boolean => {
+    this.onData(READ_BUFFER.subarray(0, length));
+    return true; // pausing, when needed, is done with socket.pause()
+  };
+
+  /** `chunk` is a view of READ_BUFFER, valid only during this call. */
   private onData(chunk: Buffer): void {
     const client = this.client;
     switch (this.state) {
@@ -240,7 +257,7 @@ export class UpstreamConnection {
       const blank = buffer.indexOf(CRLF_CRLF);
       if (blank < 0) {
         if (buffer.length > MAX_HEAD_BYTES) this.fail(FAILURE_PROTOCOL);
-        else this.pending = buffer;
+        else this.pending = buffer === chunk ? Buffer.from(chunk) : buffer;
         return;
       }
       this.pending = undefined;
@@ -350,10 +367,5 @@ export class UpstreamConnection {
     }
     const refused = !this.connected && !this.responded;
     client.upstreamFailed(this, refused ? FAILURE_REFUSED : FAILURE_RESET);
-  }
-
-  /** The socket error that ended the connection, if any (for messages). */
-  get lastError(): NodeJS.ErrnoException | undefined {
-    return this.error;
   }
 }

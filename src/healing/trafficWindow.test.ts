@@ -146,16 +146,17 @@ describe('TrafficWindow', () => {
     assert.ok(requests >= 450 && requests <= 500, `requests ${requests}`);
   });
 
-  it('counts unmeasured answers in requests and throughput only', () => {
+  it('counts unmeasured answers in requests, errors and throughput, not in latency', () => {
     const clock = manualClock(0);
     const window = new TrafficWindow({ clock });
     clock.advance(1_000);
     window.record(2, true);
-    for (let i = 0; i < 9; i++) window.recordUnmeasured();
+    for (let i = 0; i < 8; i++) window.recordUnmeasured(false);
+    window.recordUnmeasured(true);
     const snapshot = window.snapshot();
     assert.equal(snapshot.requests, 10);
-    assert.equal(snapshot.errors, 1);
-    assert.equal(snapshot.error_rate, 0.1);
+    assert.equal(snapshot.errors, 2);
+    assert.equal(snapshot.error_rate, 0.2);
     assert.equal(snapshot.throughput, 10);
     assert.ok(Math.abs(snapshot.latency_p50 - 2) < 0.05, 'only the measured request has a latency');
   });

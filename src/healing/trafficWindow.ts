@@ -38,10 +38,10 @@ function bucketOf(latencyMs: number): number {
  * Counts requests in `slots` slots of `windowMs / slots` each. A slot is emptied lazily, when it is
  * next written or read after its time has passed, using the clock: the window owns no timer.
  *
- * Three kinds of outcome: `record(latency, failed)` for a request that was answered (proxied, or a
- * gateway error such as 502/503/504), and `recordUnmeasured()` for an answer the gateway gave without
- * asking anyone (fallback mode): it counts in `requests` and `throughput`, never as an error, and
- * adds nothing to the latency percentiles.
+ * Two kinds of outcome: `record(latency, failed)` for a request that was answered (proxied, or a
+ * gateway error such as 502/503/504), and `recordUnmeasured(failed)` for an answer the gateway gave
+ * without asking anyone (the fallback): it counts in `requests`, `errors` and `throughput`, and adds
+ * nothing to the latency percentiles.
  */
 export class TrafficWindow {
   readonly windowMs: number;
@@ -82,17 +82,22 @@ export class TrafficWindow {
     this.startedAt = this.clock.now();
   }
 
-  /** A request answered after `latencyMs`; `failed` for 5xx answers, connection failures and timeouts. */
-  record(latencyMs: number, failed: boolean): void {
-    const index = this.slotFor(this.clock.now());
+  /**
+   * A request answered after `latencyMs`; `failed` for 5xx answers, connection failures and timeouts.
+   * `now`: the clock's time, when the caller has just read it.
+   */
+  record(latencyMs: number, failed: boolean, now: number = this.clock.now()): void {
+    const index = this.slotFor(now);
     this.histogram[index * BUCKETS + bucketOf(latencyMs)]!++;
     this.requests[index]!++;
     if (failed) this.errors[index]!++;
   }
 
-  /** A request answered without a latency worth measuring (fallback mode): never an error. */
-  recordUnmeasured(): void {
-    this.requests[this.slotFor(this.clock.now())]!++;
+  /** A request answered without a latency worth measuring (the fallback answer). */
+  recordUnmeasured(failed: boolean, now: number = this.clock.now()): void {
+    const index = this.slotFor(now);
+    this.requests[index]!++;
+    if (failed) this.errors[index]!++;
   }
 
   /** A request starts being served. */
