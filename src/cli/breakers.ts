@@ -1,9 +1,8 @@
 // `rebound breakers`: the circuit breakers of a running `rebound up` and their overall health.
 
-import { parseArgs } from 'node:util';
 import type { BreakerRegistryHealth } from '../policies/index.ts';
 import { CONNECTION_OPTIONS, CONNECTION_USAGE, withApi } from './apiClient.ts';
-import { type CliOutput, type Command, EXIT_USAGE } from './command.ts';
+import { type CliOutput, type Command, parseCommandArgs } from './command.ts';
 import { formatTable } from './table.ts';
 
 export const breakersCommand: Command = {
@@ -26,21 +25,9 @@ ${CONNECTION_USAGE}
   -h, --help     show this help
 `,
   async run(args: readonly string[], output: CliOutput): Promise<number> {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: [...args],
-        options: { ...CONNECTION_OPTIONS, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-      });
-    } catch (error) {
-      output.stderr.write(`rebound breakers: ${(error as Error).message}\n\n${this.usage}`);
-      return EXIT_USAGE;
-    }
+    const parsed = parseCommandArgs(this, args, output, { ...CONNECTION_OPTIONS, json: { type: 'boolean' } });
+    if (typeof parsed === 'number') return parsed;
     const { values } = parsed;
-    if (values.help) {
-      output.stdout.write(this.usage);
-      return 0;
-    }
     return withApi('breakers', values, output, async (client) => {
       const health = await client.get<BreakerRegistryHealth>('/api/circuit-breakers');
       output.stdout.write(values.json ? `${JSON.stringify(health, null, 2)}\n` : formatBreakers(health));

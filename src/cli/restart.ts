@@ -1,9 +1,8 @@
 // `rebound restart SERVICE`: asks a running `rebound up` to restart a service's replicas, and says how it went.
 
-import { parseArgs } from 'node:util';
 import type { AttemptView } from '../healing/index.ts';
 import { CONNECTION_OPTIONS, CONNECTION_USAGE, withApi } from './apiClient.ts';
-import { type CliOutput, type Command, EXIT_USAGE } from './command.ts';
+import { type CliOutput, type Command, EXIT_USAGE, parseCommandArgs } from './command.ts';
 
 /** A restart waits for the new replicas to pass their health checks, which takes longer than a read. */
 export const RESTART_TIMEOUT_MS = 120_000;
@@ -23,22 +22,15 @@ ${CONNECTION_USAGE}
   -h, --help     show this help
 `,
   async run(args: readonly string[], output: CliOutput): Promise<number> {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: [...args],
-        allowPositionals: true,
-        options: { ...CONNECTION_OPTIONS, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-      });
-    } catch (error) {
-      output.stderr.write(`rebound restart: ${(error as Error).message}\n\n${this.usage}`);
-      return EXIT_USAGE;
-    }
+    const parsed = parseCommandArgs(
+      this,
+      args,
+      output,
+      { ...CONNECTION_OPTIONS, json: { type: 'boolean' } },
+      true,
+    );
+    if (typeof parsed === 'number') return parsed;
     const { values, positionals } = parsed;
-    if (values.help) {
-      output.stdout.write(this.usage);
-      return 0;
-    }
     if (positionals.length !== 1 || positionals[0] === '') {
       output.stderr.write(
         `rebound restart: expected one SERVICE, got ${positionals.length}\n\n${this.usage}`,

@@ -1,9 +1,8 @@
 // `rebound status`: every service of a running `rebound up`, one line each.
 
-import { parseArgs } from 'node:util';
 import type { ServiceView } from '../healing/index.ts';
 import { CONNECTION_OPTIONS, CONNECTION_USAGE, withApi } from './apiClient.ts';
-import { type CliOutput, type Command, EXIT_USAGE } from './command.ts';
+import { type CliOutput, type Command, parseCommandArgs } from './command.ts';
 import { formatTable } from './table.ts';
 
 export const statusCommand: Command = {
@@ -27,21 +26,9 @@ ${CONNECTION_USAGE}
   -h, --help     show this help
 `,
   async run(args: readonly string[], output: CliOutput): Promise<number> {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: [...args],
-        options: { ...CONNECTION_OPTIONS, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-      });
-    } catch (error) {
-      output.stderr.write(`rebound status: ${(error as Error).message}\n\n${this.usage}`);
-      return EXIT_USAGE;
-    }
+    const parsed = parseCommandArgs(this, args, output, { ...CONNECTION_OPTIONS, json: { type: 'boolean' } });
+    if (typeof parsed === 'number') return parsed;
     const { values } = parsed;
-    if (values.help) {
-      output.stdout.write(this.usage);
-      return 0;
-    }
     return withApi('status', values, output, async (client) => {
       const { services } = await client.get<{ services: ServiceView[] }>('/api/services');
       if (values.json) {

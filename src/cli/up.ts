@@ -1,10 +1,9 @@
 // `rebound up`: starts the control plane of a rebound.yaml (services, gateways, healing, API) and
 // keeps it running until SIGTERM or SIGINT; SIGHUP reloads the config.
 
-import { parseArgs } from 'node:util';
 import { formatProblem, isConfigError, loadConfig, startControlPlane } from '../healing/index.ts';
 import { startApiServer } from '../server/index.ts';
-import { type CliOutput, type Command, EXIT_USAGE } from './command.ts';
+import { type CliOutput, type Command, parseCommandArgs } from './command.ts';
 
 export const upCommand: Command = {
   name: 'up',
@@ -21,20 +20,8 @@ Options:
   -h, --help         show this help
 `,
   async run(args: readonly string[], output: CliOutput): Promise<number> {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: [...args],
-        options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
-      });
-    } catch (error) {
-      output.stderr.write(`rebound up: ${(error as Error).message}\n\n${this.usage}`);
-      return EXIT_USAGE;
-    }
-    if (parsed.values.help) {
-      output.stdout.write(this.usage);
-      return 0;
-    }
+    const parsed = parseCommandArgs(this, args, output, { config: { type: 'string', short: 'c' } });
+    if (typeof parsed === 'number') return parsed;
     const file = parsed.values.config ?? 'rebound.yaml';
     let config;
     try {

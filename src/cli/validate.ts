@@ -1,8 +1,7 @@
 // `rebound validate FILE`: checks a rebound.yaml and prints every problem, one per line.
 
-import { parseArgs } from 'node:util';
 import { formatProblem, isConfigError, loadConfig } from '../healing/index.ts';
-import { type CliOutput, type Command, EXIT_USAGE } from './command.ts';
+import { type CliOutput, type Command, EXIT_USAGE, parseCommandArgs } from './command.ts';
 
 export const validateCommand: Command = {
   name: 'validate',
@@ -19,21 +18,8 @@ Options:
   -h, --help  show this help
 `,
   async run(args: readonly string[], output: CliOutput): Promise<number> {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: [...args],
-        allowPositionals: true,
-        options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-      });
-    } catch (error) {
-      output.stderr.write(`rebound validate: ${(error as Error).message}\n\n${this.usage}`);
-      return EXIT_USAGE;
-    }
-    if (parsed.values.help) {
-      output.stdout.write(this.usage);
-      return 0;
-    }
+    const parsed = parseCommandArgs(this, args, output, { json: { type: 'boolean' } }, true);
+    if (typeof parsed === 'number') return parsed;
     if (parsed.positionals.length !== 1) {
       output.stderr.write(
         `rebound validate: expected one FILE, got ${parsed.positionals.length}\n\n${this.usage}`,
