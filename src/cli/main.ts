@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { type CliOutput, type Command, EXIT_USAGE } from './command.ts';
 import { breakersCommand } from './breakers.ts';
+import { chaosCommand } from './chaos.ts';
 import { restartCommand } from './restart.ts';
 import { statusCommand } from './status.ts';
 import { upCommand } from './up.ts';
@@ -14,6 +15,7 @@ export const COMMANDS: readonly Command[] = [
   statusCommand,
   breakersCommand,
   restartCommand,
+  chaosCommand,
   validateCommand,
 ];
 

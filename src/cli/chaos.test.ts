@@ -1,0 +1,66 @@
+// `rebound chaos`: the proxy subcommand serves the Toxiproxy API until a signal; the others refuse.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { chaosCommand } from './chaos.ts';
+
+function capture() {
+  const out = { stdout: '', stderr: '' };
+  const output = {
+    stdout: { write: (text: string) => (out.stdout += text) },
+    stderr: { write: (text: string) => (out.stderr += text) },
+  };
+  return { out, output };
+}
+
+async function waitFor(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+describe('rebound chaos', () => {
+  it('proxy serves the Toxiproxy API until SIGTERM, then exits 0', async () => {
+    const { out, output } = capture();
+    const exit = chaosCommand.run(['proxy', '--host', '127.0.0.1', '--port', '0'], output);
+    await waitFor(() => out.stdout.includes('http://'));
+    const url = /http:\/\/\S+/.exec(out.stdout)?.[0] as string;
+    const created = await fetch(`${url}/proxies`, {
+      method: 'POST',
+      body: JSON.stringify({ name: 'db', listen: '127.0.0.1:0', upstream: '127.0.0.1:5432' }),
+    });
+    assert.equal(created.status, 201);
+    const version = (await fetch(`${url}/version`).then((response) => response.json())) as {
+      version: string;
+    };
+    assert.match(version.version, /^\d+\.\d+\.\d+$/);
+    process.emit('SIGTERM');
+    assert.equal(await exit, 0);
+    assert.match(out.stdout, /stopped/);
+    await assert.rejects(fetch(`${url}/version`));
+  });
+
+  it('answers "not yet available" with exit 2 for run and stop', async () => {
+    for (const subcommand of ['run', 'stop']) {
+      const { out, output } = capture();
+      assert.equal(await chaosCommand.run([subcommand], output), 2);
+      assert.match(out.stderr, /not yet available/);
+    }
+  });
+
+  it('refuses a missing or unknown subcommand and a bad port with exit 2', async () => {
+    for (const args of [[], ['explode'], ['proxy', '--port', 'eighty'], ['proxy', '--bogus']]) {
+      const { out, output } = capture();
+      assert.equal(await chaosCommand.run(args, output), 2, args.join(' '));
+      assert.notEqual(out.stderr, '');
+    }
+  });
+
+  it('prints its help with exit 0', async () => {
+    const { out, output } = capture();
+    assert.equal(await chaosCommand.run(['--help'], output), 0);
+    assert.match(out.stdout, /rebound chaos proxy|proxy \[--host HOST\]/);
+  });
+});
