@@ -1,6 +1,7 @@
 // `rebound up`: starts the control plane of a rebound.yaml (services, gateways, healing, API) and
 // keeps it running until SIGTERM or SIGINT; SIGHUP reloads the config.
 
+import { type FaultProxyServer, startToxiproxyApi } from '../chaos/index.ts';
 import { formatProblem, isConfigError, loadConfig, startControlPlane } from '../healing/index.ts';
 import { startApiServer } from '../server/index.ts';
 import { type CliOutput, type Command, parseCommandArgs } from './command.ts';
@@ -49,7 +50,25 @@ Options:
       );
       return 1;
     }
+    let faultProxy: FaultProxyServer | undefined;
+    const { proxyApi, proxies } = config.chaos;
+    if (proxyApi) {
+      try {
+        faultProxy = await startToxiproxyApi({ host: proxyApi.host, port: proxyApi.port });
+        await faultProxy.proxies.populate(proxies);
+      } catch (error) {
+        await faultProxy?.close();
+        await server.close();
+        await plane.close();
+        output.stderr.write(
+          `rebound up: cannot serve the fault proxy API on ${proxyApi.host}:${proxyApi.port}: ${(error as Error).message}\n`,
+        );
+        return 1;
+      }
+    }
     output.stdout.write(`rebound up: dashboard and API at ${server.url}\n`);
+    if (faultProxy)
+      output.stdout.write(`rebound up: Toxiproxy-compatible fault proxy API at ${faultProxy.url}\n`);
     for (const service of plane.services()) {
       const gateway = service.gateway
         ? ` gateway http://${service.gateway.host}:${service.gateway.port}`
@@ -65,6 +84,7 @@ Options:
         output.stdout.write(`rebound up: ${signal}: stopping every replica\n`);
         void (async () => {
           await server.close();
+          await faultProxy?.close();
           await plane.close();
           process.off('SIGTERM', onTerm).off('SIGINT', onInt).off('SIGHUP', onHup);
           output.stdout.write('rebound up: stopped\n');
