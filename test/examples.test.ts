@@ -1,4 +1,4 @@
-// Every runnable example in examples/policies, examples/durable and examples/healing runs as a user
+// Every runnable example in examples/policies, durable, healing and chaos runs as a user
 // would run it (its own process, exit code 0, something printed), and the code their pages in docs/
 // show for a file is copied from it.
 
@@ -18,6 +18,7 @@ const suites = [
   { topic: 'policies', minimum: 10 },
   { topic: 'durable', minimum: 6 },
   { topic: 'healing', minimum: 3, doc: 'docs/control-plane.md' },
+  { topic: 'chaos', minimum: 2 },
 ].map(({ topic, minimum, doc }: { topic: string; minimum: number; doc?: string }) => {
   const folder = join(root, 'examples', topic);
   const examples = readdirSync(folder)
