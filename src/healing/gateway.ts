@@ -26,10 +26,17 @@
 //   abandons is not counted at all.
 // - The breaker counts 5xx answers, connection failures and timeouts as failures, and a client that
 //   leaves before any answer came as a failure too (the upstream was too slow for it).
+// - Chaos (gatewayToxics.ts): Toxiproxy's network toxics on the client connections' bytes, drawn per
+//   connection, and HTTP toxics answering `{ error: { code: 'INJECTED_FAULT' } }` with a status for a
+//   share of requests (http-error) or for the first N (fail-first), before any replica is involved.
+//   Injected answers count in the metrics like any answer, and the latency toxics that apply to a
+//   connection add their delay to its exchanges' measured latency. With no toxic, a request pays
+//   one length check.
 // - Time: no timer per request. One timer for every deadline of the gateway (armed for the earliest),
 //   and one housekeeping tick a second (idle connections); both unref'd.
 
 import { createServer, type Server, type Socket } from 'node:net';
+import type { ToxicInput } from '../chaos/index.ts';
 import {
   type BreakerRegistry,
   type CircuitBreaker,
@@ -41,11 +48,22 @@ import {
   systemClock,
   type TimerHandle,
 } from '../policies/index.ts';
-import { BALANCE_STRATEGIES, type BreakerConfig, type FallbackConfig } from './configTypes.ts';
+import {
+  BALANCE_STRATEGIES,
+  type BreakerConfig,
+  type FallbackConfig,
+  type ToxicConfig,
+} from './configTypes.ts';
 import type { TrafficMetrics } from './controlPlaneTypes.ts';
 import { errorAnswer, fallbackAnswer } from './gatewayAnswers.ts';
 import { ClientConnection } from './gatewayConnection.ts';
 import { GatewayCore } from './gatewayCore.ts';
+import {
+  checkGatewayToxic,
+  type GatewayToxicView,
+  GatewayToxics,
+  type HttpToxicInput,
+} from './gatewayToxics.ts';
 
 export interface Upstream {
   id: string;
@@ -74,6 +92,10 @@ export interface GatewayOptions {
   window?: { windowMs?: number; slots?: number };
   /** Let other gateways (threads, processes) listen on the same port; the kernel spreads connections (Linux). */
   reusePort?: boolean;
+  /** Toxics in place from the start (the config's `gateway.toxics`). */
+  toxics?: readonly ToxicConfig[];
+  /** A number in [0, 1): toxicity draws and jitter. Default Math.random; seeded in tests. */
+  random?: () => number;
 }
 
 export const GATEWAY_DEFAULTS = Object.freeze({ keepAliveTimeoutMs: 30_000 });
@@ -99,6 +121,19 @@ export interface Gateway {
   metrics(): TrafficMetrics;
   /** Traffic per replica of the current set, by id. */
   replicaMetrics(): Record<string, TrafficMetrics>;
+  /**
+   * Adds a toxic (chaos): a Toxiproxy network toxic on the bytes of client connections (`upstream`:
+   * client to gateway, `downstream`: gateway to client; toxicity drawn per connection), or an HTTP
+   * toxic (`http-error`, `fail-first`). Throws InvalidRequestError for a bad toxic, ConflictError for
+   * a name in use.
+   */
+  addToxic(toxic: ToxicInput | HttpToxicInput): GatewayToxicView;
+  /** Removes a toxic at once (NotFoundError when there is none of that name). */
+  removeToxic(name: string): void;
+  /** Upstream network toxics, downstream ones, then HTTP toxics, each in the order added. */
+  toxics(): GatewayToxicView[];
+  /** Removes every toxic. */
+  resetToxics(): void;
   /** Stops accepting, lets in-flight exchanges finish, closes every connection. */
   close(): Promise<void>;
 }
@@ -161,6 +196,20 @@ function validate(options: GatewayOptions): void {
     });
   }
   problems.clock('gateway.clock', options.clock);
+  problems.func('gateway.random', options.random);
+  if (options.toxics !== undefined) {
+    if (!Array.isArray(options.toxics)) {
+      problems.add(`gateway.toxics must be an array, got ${String(options.toxics)}`);
+    } else {
+      const names = new Set<string>();
+      options.toxics.forEach((toxic, index) => {
+        const { view, problems: found } = checkGatewayToxic(toxic, `gateway.toxics[${index}]`);
+        for (const problem of found) problems.add(problem);
+        if (names.has(view.name)) problems.add(`gateway.toxics[${index}].name ${view.name} is used twice`);
+        names.add(view.name);
+      });
+    }
+  }
   problems.throwIfAny();
 }
 
@@ -248,6 +297,22 @@ class ReboundGateway implements Gateway {
     return this.core.window.snapshot();
   }
 
+  addToxic(toxic: ToxicInput | HttpToxicInput): GatewayToxicView {
+    return this.core.addToxic(toxic);
+  }
+
+  removeToxic(name: string): void {
+    this.core.removeToxic(name);
+  }
+
+  toxics(): GatewayToxicView[] {
+    return this.core.toxics.views();
+  }
+
+  resetToxics(): void {
+    for (const { name } of this.core.toxics.views()) this.core.removeToxic(name);
+  }
+
   replicaMetrics(): Record<string, TrafficMetrics> {
     const metrics: Record<string, TrafficMetrics> = {};
     for (const pool of this.core.pools.values()) {
@@ -317,6 +382,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     keepAliveTimeoutMs: options.keepAliveTimeoutMs ?? GATEWAY_DEFAULTS.keepAliveTimeoutMs,
     balance: options.balance,
     windowOptions: { ...options.window, clock },
+    toxics: new GatewayToxics(service, options.random ?? Math.random),
     answers: {
       noReplica: errorAnswer(
         503,
@@ -337,6 +403,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       fallback: options.fallback === undefined ? undefined : fallbackAnswer(options.fallback, service),
     },
   });
+  for (const toxic of options.toxics ?? []) core.addToxic(toxic);
   const server = createServer({ noDelay: true, allowHalfOpen: true }, (socket: Socket) => {
     if (core.closing) {
       socket.destroy();

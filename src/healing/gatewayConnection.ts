@@ -7,6 +7,7 @@ import { type Answer, refusalAnswer } from './gatewayAnswers.ts';
 import { BreakerCall } from './gatewayBreakerCall.ts';
 import { ChunkedScanner } from './gatewayChunked.ts';
 import type { GatewayCore } from './gatewayCore.ts';
+import { type NetworkToxic, ToxicLink } from './gatewayToxics.ts';
 import {
   BODY_LENGTH,
   BODY_NONE,
@@ -42,6 +43,15 @@ const READ_CLOSED = 4;
 // Why reading from the client is paused (bits).
 const PAUSE_HELD = 1;
 const PAUSE_UPSTREAM = 2;
+/** A toxic on the client's bytes holds too much of them. */
+const PAUSE_TOXIC = 4;
+
+/** Where the bytes for the client are written: its socket, or the toxics in front of it. */
+interface ClientOutput {
+  write(bytes: Buffer): boolean;
+  end(): void;
+  end(bytes: Buffer): void;
+}
 
 /** Bodies up to this size are copied behind the head so that head and body go out in one write. */
 const INLINE_BODY_BYTES = 16 * 1024;
@@ -53,6 +63,11 @@ export class ClientConnection {
   /** The client's address, for X-Forwarded-For. */
   private readonly address: Buffer;
   private readonly bodyScanner = new ChunkedScanner();
+  /** The socket until a network toxic applies to the connection, then its ToxicLink. */
+  private out: ClientOutput;
+  private link: ToxicLink | undefined = undefined;
+  /** What the latency toxics on this connection add to each exchange, as the client sees it. */
+  private addedLatency = 0;
   private phase = READ_HEAD;
   private pending: Buffer | undefined = undefined;
   private searchFrom = 0;
@@ -100,11 +115,67 @@ export class ClientConnection {
     const remote = socket.remoteAddress ?? 'unknown';
     this.address = Buffer.from(remote.startsWith('::ffff:') ? remote.slice(7) : remote, 'latin1');
     this.idleSince = core.clock.now();
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.out = socket;
+    socket.on('data', this.receive);
     socket.on('drain', () => this.onDrain());
-    socket.on('end', () => this.onEnd());
+    socket.on('end', this.receiveEnd);
     socket.on('error', () => {}); // 'close' follows; a client's reset is not the gateway's error
     socket.on('close', () => this.onClose());
+    const network = core.toxics.network;
+    if (network.length !== 0) for (const toxic of network) this.addToxic(toxic);
+  }
+
+  private readonly receive = (chunk: Buffer): void => this.onData(chunk);
+  private readonly receiveEnd = (): void => this.onEnd();
+
+  /** A network toxic of the gateway: drawn for this connection, it puts a link in front of the socket. */
+  addToxic(toxic: NetworkToxic): void {
+    (this.link ??= this.linkToxics()).add(toxic);
+  }
+
+  removeToxic(toxic: NetworkToxic): void {
+    this.link?.remove(toxic);
+  }
+
+  private linkToxics(): ToxicLink {
+    const core = this.core;
+    const socket = this.socket;
+    const link = new ToxicLink(socket, core.clock, core.toxics.random, {
+      receive: this.receive,
+      receiveEnd: this.receiveEnd,
+      holdReading: () => this.pause(PAUSE_TOXIC),
+      releaseReading: () => this.unpause(PAUSE_TOXIC),
+      writable: () => this.resumeUpstream(),
+      cut: (swallowed) => this.cutByToxic(swallowed),
+      addedLatency: (ms) => {
+        this.addedLatency = ms;
+      },
+    });
+    socket.off('data', this.receive);
+    socket.off('end', this.receiveEnd);
+    socket.on('data', link.onData);
+    socket.on('end', link.onEnd);
+    this.out = link;
+    return link;
+  }
+
+  /**
+   * A toxic closed or reset the connection. The exchange in progress failed as the client sees it;
+   * a request the toxics swallowed before the gateway read it counts as one failed request. An
+   * exchange already counted is not counted again.
+   */
+  private cutByToxic(swallowed: boolean): void {
+    if (this.active) {
+      if (!this.accounted) {
+        this.stamp();
+        this.account(true, true);
+      }
+    } else if (swallowed) {
+      const window = this.core.window;
+      window.begin();
+      window.end();
+      window.recordUnmeasured(true);
+    }
   }
 
   get isHeadRequest(): boolean {
@@ -129,7 +200,7 @@ export class ClientConnection {
       this.socket.destroy();
     } else if (!this.active && this.phase === READ_HEAD) {
       this.phase = READ_CLOSED;
-      this.socket.end();
+      this.out.end();
     }
   }
 
@@ -201,7 +272,7 @@ export class ClientConnection {
   private refuse(status: number): void {
     this.pending = undefined;
     this.phase = READ_CLOSED;
-    this.socket.end(refusalAnswer(status, this.core.service).close);
+    this.out.end(refusalAnswer(status, this.core.service).close);
   }
 
   private start(buffer: Buffer, headEnd: number): void {
@@ -252,6 +323,13 @@ export class ClientConnection {
 
   private dispatch(): void {
     const core = this.core;
+    if (core.toxics.http.length !== 0) {
+      const injected = core.toxics.inject();
+      if (injected !== undefined) {
+        this.answer(injected, injected.status >= 500, true);
+        return;
+      }
+    }
     if (core.fallbackMode && core.answers.fallback !== undefined) {
       this.answer(core.answers.fallback, core.answers.fallback.status >= 500, false);
       return;
@@ -342,7 +420,7 @@ export class ClientConnection {
 
   /** Called by the upstream for a 1xx interim response. */
   responseInterim(bytes: Buffer): void {
-    this.socket.write(Buffer.from(bytes));
+    this.out.write(Buffer.from(bytes));
   }
 
   /** The upstream's response head, and the part of the body that came with it. */
@@ -459,7 +537,7 @@ export class ClientConnection {
   /** The upstream end of a tunnel closed. */
   tunnelEnded(): void {
     this.upstream = undefined;
-    this.socket.end();
+    this.out.end();
   }
 
   /** Answers from the gateway itself: an error, or the fallback (not `measured`: no latency). */
@@ -504,7 +582,7 @@ export class ClientConnection {
     this.accounted = true;
     const window = this.core.window;
     window.end();
-    if (measured) window.record(this.latency, failed, this.stampedAt);
+    if (measured) window.record(this.latency + this.addedLatency, failed, this.stampedAt);
     else window.recordUnmeasured(failed, this.stampedAt);
     this.breakerCall.settle(failed);
   }
@@ -520,7 +598,7 @@ export class ClientConnection {
     if (this.closeAfter || this.core.closing) {
       this.phase = READ_CLOSED;
       this.pending = undefined;
-      this.socket.end();
+      this.out.end();
       return;
     }
     this.unpause(PAUSE_HELD);
@@ -547,14 +625,15 @@ export class ClientConnection {
   }
 
   private write(bytes: Buffer): void {
-    if (!this.socket.write(bytes) && this.upstream !== undefined && !this.upstreamPaused) {
+    if (!this.out.write(bytes) && this.upstream !== undefined && !this.upstreamPaused) {
       this.upstreamPaused = true;
       this.upstream.socket.pause();
     }
   }
 
   private onDrain(): void {
-    this.resumeUpstream();
+    // With toxics, the link says when writing may go on (its stages may still hold too much).
+    if (this.link === undefined) this.resumeUpstream();
   }
 
   private resumeUpstream(): void {
@@ -591,7 +670,7 @@ export class ClientConnection {
       this.socket.destroy();
     } else {
       this.phase = READ_CLOSED;
-      this.socket.end();
+      this.out.end();
     }
   }
 
@@ -603,6 +682,7 @@ export class ClientConnection {
     this.pending = undefined;
     core.connections.delete(this);
     core.disarmDeadline(this);
+    this.link?.dispose();
     const upstream = this.upstream;
     this.upstream = undefined;
     upstream?.destroy();

@@ -1,12 +1,14 @@
 // What every connection of one gateway shares: routing (upstreams, failover, balancing), modes
-// (breaker, fallback), the prepared answers, the traffic windows and the single timeout timer.
+// (breaker, fallback), the prepared answers, the traffic windows, the toxics and the single timeout timer.
 
 import type { CircuitBreaker, Clock, TimerHandle } from '../policies/index.ts';
 import { type Answer, errorAnswer } from './gatewayAnswers.ts';
 import { Balancer } from './gatewayBalancer.ts';
 import type { ClientConnection } from './gatewayConnection.ts';
+import type { GatewayToxics, GatewayToxicView, HttpToxicInput } from './gatewayToxics.ts';
 import { UpstreamPool } from './gatewayUpstream.ts';
-import type { BalanceStrategy } from './configTypes.ts';
+import type { ToxicInput } from '../chaos/index.ts';
+import type { BalanceStrategy, ToxicConfig } from './configTypes.ts';
 import { TrafficWindow, type TrafficWindowOptions } from './trafficWindow.ts';
 
 /** How long an upstream that refused a connection is passed over while others exist. */
@@ -28,6 +30,8 @@ export class GatewayCore {
   readonly windowOptions: TrafficWindowOptions;
   readonly balancer: Balancer<UpstreamPool>;
   readonly answers: CoreAnswers;
+  /** Chaos: faults injected on the connections' bytes and in place of answers. */
+  readonly toxics: GatewayToxics;
   /** Every pool by replica id: the current set and retired ones still finishing requests. */
   readonly pools = new Map<string, UpstreamPool>();
   readonly connections = new Set<ClientConnection>();
@@ -57,6 +61,7 @@ export class GatewayCore {
     balance: BalanceStrategy;
     answers: CoreAnswers;
     windowOptions: TrafficWindowOptions;
+    toxics: GatewayToxics;
   }) {
     this.service = options.service;
     this.clock = options.clock;
@@ -65,6 +70,7 @@ export class GatewayCore {
     this.keepAliveTimeoutMs = options.keepAliveTimeoutMs;
     this.balancer = new Balancer(options.balance);
     this.answers = options.answers;
+    this.toxics = options.toxics;
     this.windowOptions = options.windowOptions;
     this.window = new TrafficWindow(options.windowOptions);
   }
@@ -84,6 +90,19 @@ export class GatewayCore {
       this.circuitOpenAnswers.set(seconds, answer);
     }
     return answer;
+  }
+
+  /** Adds a toxic; a network one applies to live connections too (drawn per connection). */
+  addToxic(input: ToxicInput | HttpToxicInput | ToxicConfig): GatewayToxicView {
+    const { view, network } = this.toxics.add(input);
+    if (network !== undefined) for (const connection of this.connections) connection.addToxic(network);
+    return view;
+  }
+
+  /** Removes a toxic: new requests no longer see it, and live connections get what it held at once. */
+  removeToxic(name: string): void {
+    const network = this.toxics.remove(name);
+    if (network !== undefined) for (const connection of this.connections) connection.removeToxic(network);
   }
 
   /** The upstream for the next request (the failover target while there is one), never `exclude`. */
