@@ -1,5 +1,5 @@
 // rebound/chaos: breaking things on purpose to prove the healing works: in-process faults, process
-// faults, and a Toxiproxy-compatible fault proxy.
+// faults, a Toxiproxy-compatible fault proxy, and experiments that measure the recovery.
 
 export * from './faults.ts';
 export * from './processFaults.ts';
@@ -9,3 +9,9 @@ export * from './proxyRegistry.ts';
 export * from './toxics.ts';
 export * from './toxicsStages.ts';
 export * from './toxiproxyApi.ts';
+export * from './experimentRunner.ts';
+export * from './experimentRuns.ts';
+export * from './experimentSchema.ts';
+export * from './experimentTypes.ts';
+export { CHAOS_RUN_RECORD_KIND, describeFault } from './experimentJournal.ts';
+export { blastRadiusProblem } from './experimentChecks.ts';

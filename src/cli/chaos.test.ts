@@ -1,6 +1,10 @@
-// `rebound chaos`: the proxy subcommand serves the Toxiproxy API until a signal; the others refuse.
+// `rebound chaos`: the proxy subcommand serves the Toxiproxy API until a signal; run and stop refuse
+// bad input before calling anything.
 
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { chaosCommand } from './chaos.ts';
 
@@ -42,12 +46,26 @@ describe('rebound chaos', () => {
     await assert.rejects(fetch(`${url}/version`));
   });
 
-  it('answers "not yet available" with exit 2 for run and stop', async () => {
-    for (const subcommand of ['run', 'stop']) {
-      const { out, output } = capture();
-      assert.equal(await chaosCommand.run([subcommand], output), 2);
-      assert.match(out.stderr, /not yet available/);
-    }
+  it("run wants one FILE (exit 2) and lists an invalid one's problems without starting (exit 1)", async () => {
+    const missing = capture();
+    assert.equal(await chaosCommand.run(['run'], missing.output), 2);
+    assert.match(missing.out.stderr, /expected one FILE, got 0/);
+
+    const directory = mkdtempSync(join(tmpdir(), 'rebound-chaos-cli-'));
+    const file = join(directory, 'bad.yaml');
+    writeFileSync(file, 'title: no target\nmethod: []\n');
+    const invalid = capture();
+    // The URL is never called: nothing is sent for an invalid experiment.
+    assert.equal(await chaosCommand.run(['run', file, '--api', 'http://127.0.0.1:9'], invalid.output), 1);
+    assert.match(invalid.out.stderr, /target/);
+    assert.match(invalid.out.stderr, /is invalid; nothing was started/);
+    rmSync(directory, { recursive: true, force: true });
+  });
+
+  it('stop says so when no rebound up answers (exit 1)', async () => {
+    const { out, output } = capture();
+    assert.equal(await chaosCommand.run(['stop', '--url', 'http://127.0.0.1:9'], output), 1);
+    assert.match(out.stderr, /cannot reach rebound/);
   });
 
   it('refuses a missing or unknown subcommand and a bad port with exit 2', async () => {

@@ -3,9 +3,11 @@
 // answers the ControlPlane interface the HTTP API and the CLI use.
 
 import { readFileSync } from 'node:fs';
+import { type ChaosRuns, chaosRuns } from '../chaos/index.ts';
 import { BreakerRegistry, type Clock, systemClock } from '../policies/index.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { builtInActions } from './actions.ts';
+import { controlPlaneChaosTarget } from './chaosTarget.ts';
 import { AlertGate } from './alertGate.ts';
 import { loadConfig } from './config.ts';
 import type { ReboundConfig, ServiceConfig, Severity } from './configTypes.ts';
@@ -82,6 +84,7 @@ class ReboundControlPlane implements ControlPlane {
   config: ReboundConfig;
   readonly version = VERSION;
   readonly breakers: BreakerRegistry;
+  readonly chaos: ChaosRuns;
   readonly #options: StartControlPlaneOptions;
   readonly #store: Store;
   readonly #ownsStore: boolean;
@@ -145,6 +148,18 @@ class ReboundControlPlane implements ControlPlane {
       breakers: this.breakers,
     });
     this.#engine = this.#createEngine();
+    this.chaos = chaosRuns({
+      target: controlPlaneChaosTarget({
+        plane: this,
+        gateways: this.#gateways,
+        metrics: (service) => this.#metricsOf(service),
+        hasOpenIncident: (service) => this.#incidents.openFor(service) !== undefined,
+      }),
+      store,
+      clock: this.#clock,
+      onProgress: ({ journal, message }) =>
+        this.#log(`rebound: chaos ${journal.id} (${journal.title}): ${message}`),
+    });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -152,6 +167,7 @@ class ReboundControlPlane implements ControlPlane {
 
   async start(): Promise<void> {
     await this.#incidents.resume();
+    await this.chaos.recover();
     await this.#escalator.resume();
     this.#unsubscribe.push(this.#supervisor.onEvent((event) => this.#onSupervisorEvent(event)));
     this.#unsubscribe.push(
@@ -180,6 +196,7 @@ class ReboundControlPlane implements ControlPlane {
     for (const timer of this.#timers) clearInterval(timer);
     for (const unsubscribe of this.#unsubscribe) unsubscribe();
     this.#engine.close();
+    await this.chaos.stopAll('rebound up is stopping');
     await this.#supervisor.stop();
     await Promise.all([...this.#gateways.values()].map((gateway) => gateway.close()));
     await this.#escalator.close();
@@ -195,6 +212,7 @@ class ReboundControlPlane implements ControlPlane {
       port: service.gateway!.port,
       balance: service.gateway!.balance,
       timeoutMs: service.gateway!.timeoutMs,
+      toxics: service.gateway!.toxics,
       breaker: service.breaker,
       fallback: service.fallback,
       registry: this.breakers,

@@ -7,6 +7,7 @@ import { isAllowed } from './auth.ts';
 import { readJsonBody } from './body.ts';
 import { breakerRoutes } from './breakerRoutes.ts';
 import { healingRoutes } from './healingRoutes.ts';
+import { chaosRoutes } from './chaosRoutes.ts';
 import { incidentRoutes } from './incidentRoutes.ts';
 import { badRequest, errorResponse, HttpError, isHttpError } from './responses.ts';
 import { createRouter } from './router.ts';
@@ -35,6 +36,7 @@ export function apiRoutes(controlPlane: ControlPlane): Route[] {
     ...healingRoutes(controlPlane),
     ...signalRoutes(controlPlane),
     ...incidentRoutes(controlPlane),
+    ...chaosRoutes(controlPlane),
   ];
 }
 
@@ -103,6 +105,7 @@ function knownErrorResponse(error: unknown): ApiResponse | undefined {
     case 'INVALID_REQUEST':
       return errorResponse(400, code, message, (error as { details?: unknown }).details);
     case 'CONFLICT':
+    case 'CHAOS_RUN_CONFLICT':
       return errorResponse(409, code, message);
     default:
       return undefined;

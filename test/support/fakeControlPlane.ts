@@ -16,6 +16,7 @@ import {
   type ServiceView,
   UnknownServiceError,
 } from '../../src/healing/index.ts';
+import { chaosRuns } from '../../src/chaos/index.ts';
 import { BreakerRegistry } from '../../src/policies/index.ts';
 
 export const FAKE_CONFIG_YAML = `
@@ -121,6 +122,20 @@ export function fakeControlPlane(): FakeControlPlane {
     config,
     version: '0.1.0-test',
     breakers,
+    // Experiments need services with gateways; this fake has none to break, so runs refuse to start.
+    chaos: chaosRuns({
+      target: {
+        services: () => [...services.keys()],
+        metrics: () => ({}),
+        request: async () => ({ status: 0, ms: 0 }),
+        hasOpenIncident: () => false,
+        replicaPids: () => [],
+        injectFault: async () => {
+          throw new Error('the fake control plane injects no faults');
+        },
+        runAction: async () => 'nothing done',
+      },
+    }),
     calls: [],
     lastHealingFilter: undefined,
     reloadOutcome: { changed: [] },

@@ -1,0 +1,138 @@
+// Chaos experiments against `rebound up`, as a user runs them: `rebound chaos run FILE` kills a
+// replica and reports the recovery against its expectation; a guard that trips aborts the run and
+// its faults are gone; the emergency stop leaves no fault behind.
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { freePort, reboundUp, root, type RunningRebound } from './support/reboundUp.ts';
+import { until } from './support/waiting.ts';
+
+const running: RunningRebound[] = [];
+after(async () => {
+  for (const rebound of running) {
+    await rebound.stop('SIGTERM');
+    rebound.cleanup();
+  }
+});
+
+function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--conditions=source', join(root, 'src/cli/main.ts'), ...args], {
+      cwd: root,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+async function start(): Promise<{ rebound: RunningRebound; gatewayPort: number }> {
+  const gatewayPort = await freePort();
+  const rebound = await reboundUp(`store: sqlite:\${DIR}/state.db
+server: { port: \${API_PORT} }
+services:
+  web:
+    command: node examples/demo/service.js
+    replicas: { count: 2, min: 1, max: 4 }
+    gateway: { port: ${gatewayPort} }
+    health: { http: { path: /health, timeoutMs: 300 }, intervalMs: 200, failureThreshold: 2 }
+    stopGraceMs: 2000
+policies: []
+`);
+  running.push(rebound);
+  await until(
+    async () => (await rebound.api('/api/services/web')).body.state === 'healthy',
+    'web healthy',
+    15_000,
+  );
+  return { rebound, gatewayPort };
+}
+
+async function latencyOf(port: number): Promise<number> {
+  const started = performance.now();
+  await (await fetch(`http://127.0.0.1:${port}/`)).arrayBuffer();
+  return performance.now() - started;
+}
+
+describe('chaos experiments against rebound up', () => {
+  it('rebound chaos run: a killed replica is replaced within the expectation; exit 0', async () => {
+    const { rebound } = await start();
+    const file = join(rebound.directory, 'kill.yaml');
+    writeFileSync(
+      file,
+      `title: A killed replica is replaced within 2 s
+target: web
+steadyState:
+  - { http: { path: /, expectStatus: 200 } }
+method:
+  - { fault: { kill: { replicas: 1 } } }
+expect: { recoveredWithinMs: 2000 }
+`,
+    );
+    const result = await cli(['chaos', 'run', file, '--api', rebound.url]);
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.match(result.stdout, /completed/);
+    const { body } = await rebound.api('/api/chaos/runs');
+    const journal = body.runs[0];
+    assert.equal(journal.status, 'completed');
+    assert.ok(
+      journal.recoveryMs !== null && journal.recoveryMs <= 2000,
+      `recovered in ${journal.recoveryMs} ms`,
+    );
+    assert.equal(journal.expectation.met, true);
+  });
+
+  it('aborts when a guard trips, and the latency it injected is gone at once', async () => {
+    const { rebound, gatewayPort } = await start();
+    const { status, body } = await rebound.api('/api/chaos/experiments', {
+      body: {
+        title: 'Latency the guard does not tolerate',
+        target: 'web',
+        steadyState: [{ http: { path: '/', expectStatus: 200 } }],
+        method: [{ fault: { latency: { ms: 400 } }, durationMs: 30000 }],
+        abortWhen: [{ metric: 'latency_p50', op: 'gt', value: 300 }],
+      },
+    });
+    assert.equal(status, 202);
+    let sending = true;
+    const traffic = (async () => {
+      while (sending) await latencyOf(gatewayPort).catch(() => 0);
+    })();
+    await until(
+      async () => (await rebound.api(`/api/chaos/runs/${body.id}`)).body.status !== 'running',
+      'the run to end',
+      20_000,
+    );
+    sending = false;
+    await traffic;
+    const journal = (await rebound.api(`/api/chaos/runs/${body.id}`)).body;
+    assert.equal(journal.status, 'aborted', JSON.stringify(journal));
+    assert.ok((await latencyOf(gatewayPort)) < 200, 'no latency left after the abort');
+  });
+
+  it('the emergency stop removes every fault of a running experiment', async () => {
+    const { rebound, gatewayPort } = await start();
+    const { body } = await rebound.api('/api/chaos/experiments', {
+      body: {
+        title: 'Long latency',
+        target: 'web',
+        steadyState: [{ http: { path: '/', expectStatus: 200 } }],
+        method: [{ fault: { latency: { ms: 300 } }, durationMs: 60000 }],
+      },
+    });
+    await until(async () => (await latencyOf(gatewayPort)) >= 250, 'the latency injected', 10_000);
+    const stop = await cli(['chaos', 'stop', '--url', rebound.url]);
+    assert.equal(stop.code, 0, stop.stderr);
+    assert.ok((await latencyOf(gatewayPort)) < 200, 'no latency left after the stop');
+    await until(
+      async () => (await rebound.api(`/api/chaos/runs/${body.id}`)).body.status === 'interrupted',
+      'interrupted',
+      10_000,
+    );
+  });
+});
