@@ -13,5 +13,5 @@ export * from './experimentRunner.ts';
 export * from './experimentRuns.ts';
 export * from './experimentSchema.ts';
 export * from './experimentTypes.ts';
-export { CHAOS_RUN_RECORD_KIND, describeFault } from './experimentJournal.ts';
+export { CHAOS_RUN_RECORD_KIND, conditionHolds, describeFault } from './experimentJournal.ts';
 export { blastRadiusProblem } from './experimentChecks.ts';

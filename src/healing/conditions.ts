@@ -1,5 +1,6 @@
 // Policy conditions: whether `metric op value` holds for a set of metrics, and how to say it.
 
+import { conditionHolds } from '../chaos/index.ts';
 import type { Condition, ConditionOp } from './configTypes.ts';
 
 const SYMBOLS: Readonly<Record<ConditionOp, string>> = {
@@ -11,28 +12,10 @@ const SYMBOLS: Readonly<Record<ConditionOp, string>> = {
   neq: '!=',
 };
 
-/**
- * Whether the condition holds. A metric that is missing (or not a number) never holds, whatever
- * the operator: no data is not evidence that something is wrong, so no policy fires on it.
- */
-export function conditionHolds(condition: Condition, metrics: Readonly<Record<string, number>>): boolean {
-  const measured = metrics[condition.metric];
-  if (typeof measured !== 'number' || Number.isNaN(measured)) return false;
-  switch (condition.op) {
-    case 'gt':
-      return measured > condition.value;
-    case 'gte':
-      return measured >= condition.value;
-    case 'lt':
-      return measured < condition.value;
-    case 'lte':
-      return measured <= condition.value;
-    case 'eq':
-      return measured === condition.value;
-    case 'neq':
-      return measured !== condition.value;
-  }
-}
+// Whether one condition holds is rebound/chaos's rule (experiments' guards use it too): a metric
+// that is missing (or not a number) never holds, whatever the operator; no data is not evidence
+// that something is wrong, so no policy fires on it.
+export { conditionHolds } from '../chaos/index.ts';
 
 /** True when every condition holds (and there is at least one). */
 export function allConditionsHold(
