@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { Toxiproxy } from 'toxiproxy-node-client';
 import { freePort, reboundUp, type RunningRebound } from './support/reboundUp.ts';
+import { until } from './support/waiting.ts';
 
 const running: RunningRebound[] = [];
 after(async () => {
@@ -29,7 +30,11 @@ chaos:
   proxies: [{ name: redis, listen: "127.0.0.1:${listenPort}", upstream: "127.0.0.1:${upstreamPort}" }]
 `);
     running.push(rebound);
-    assert.match(rebound.output(), new RegExp(`fault proxy API at http://127.0.0.1:${apiPort}`));
+    // Printed just after the API's address line, possibly in a later chunk of output.
+    await until(
+      () => rebound.output().includes(`fault proxy API at http://127.0.0.1:${apiPort}`),
+      'the fault proxy API line',
+    );
     const toxiproxy = new Toxiproxy(`http://127.0.0.1:${apiPort}`);
     const proxies = await toxiproxy.getAll();
     assert.deepEqual(Object.keys(proxies), ['redis']);
