@@ -4,7 +4,8 @@
 
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { alive, freePort, reboundUp, type RunningRebound } from './support/reboundUp.ts';
+import { isAlive as alive } from '../src/healing/processes.ts';
+import { freePort, reboundUp, type RunningRebound } from './support/reboundUp.ts';
 import { until } from './support/waiting.ts';
 
 interface Replica {

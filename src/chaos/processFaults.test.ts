@@ -15,6 +15,7 @@ import {
   PAUSE_WATCHDOG_GRACE_MS,
   pauseProcesses,
 } from './processFaults.ts';
+import { until } from '../../test/support/waiting.ts';
 
 const children: ChildProcess[] = [];
 
@@ -29,26 +30,18 @@ async function sleeper(): Promise<ChildProcess & { pid: number }> {
   children.push(child);
   const pid = child.pid;
   assert.ok(pid !== undefined);
-  await eventually(() => stateOf(pid) === 'S', 5_000, `process ${pid} asleep`);
+  await until(() => stateOf(pid) === 'S', `process ${pid} asleep`, 5_000);
   return child as ChildProcess & { pid: number };
 }
 
 async function stopped(...pids: number[]): Promise<void> {
-  await eventually(() => pids.every((pid) => stateOf(pid) === 'T'), 5_000, `${pids.join(', ')} stopped`);
+  await until(() => pids.every((pid) => stateOf(pid) === 'T'), `${pids.join(', ')} stopped`, 5_000);
 }
 
 /** The one-letter state of /proc/<pid>/stat: T when stopped, S when sleeping. */
 function stateOf(pid: number): string {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]!;
-}
-
-async function eventually(check: () => boolean, withinMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + withinMs;
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`not within ${withinMs} ms: ${what}`);
-    await sleep(10);
-  }
 }
 
 function exitOf(child: ChildProcess): Promise<NodeJS.Signals | null> {
@@ -112,7 +105,7 @@ describe('pauseProcesses', () => {
     assert.equal(ended, false);
     await clock.tickAsync(1);
     assert.equal(ended, true);
-    await eventually(() => stateOf(first.pid) === 'S' && stateOf(second.pid) === 'S', 5_000, 'resumed');
+    await until(() => stateOf(first.pid) === 'S' && stateOf(second.pid) === 'S', 'resumed', 5_000);
     assert.equal(clock.pendingTimers, 0);
   });
 
@@ -127,7 +120,7 @@ describe('pauseProcesses', () => {
     pause.stop();
     pause.stop();
     await pause.done;
-    await eventually(() => stateOf(child.pid) === 'S', 5_000, 'resumed by stop()');
+    await until(() => stateOf(child.pid) === 'S', 'resumed by stop()', 5_000);
     assert.equal(clock.pendingTimers, 0);
     await clock.tickAsync(60_000);
     assert.equal(stateOf(child.pid), 'S');
@@ -148,7 +141,7 @@ describe('pauseProcesses', () => {
     const began = Date.now();
     const pause = pauseProcesses([child.pid], 100, { clock: manualClock() });
     await stopped(child.pid);
-    await eventually(() => stateOf(child.pid) === 'S', 10_000, 'resumed by the watchdog');
+    await until(() => stateOf(child.pid) === 'S', 'resumed by the watchdog', 10_000);
     assert.ok(
       Date.now() - began >= 100 + PAUSE_WATCHDOG_GRACE_MS - 50,
       'not before the pause plus its grace',
@@ -164,7 +157,7 @@ describe('pauseProcesses', () => {
     await stopped(child.pid);
     await pause.done;
     assert.ok(Date.now() - began >= 140);
-    await eventually(() => stateOf(child.pid) === 'S', 5_000, 'resumed');
+    await until(() => stateOf(child.pid) === 'S', 'resumed', 5_000);
   });
 
   it('refuses this process itself, bad pids and durations', () => {
@@ -191,7 +184,7 @@ describe('cpuPressure', () => {
     try {
       // The main thread idles meanwhile, so CPU time can only come from the busy threads: on an idle
       // machine two of them pass 400 ms in about 200 ms; a machine busy with other work takes longer.
-      await eventually(() => process.cpuUsage(before).user > 400_000, 20_000, 'CPU time rising by 400 ms');
+      await until(() => process.cpuUsage(before).user > 400_000, 'CPU time rising by 400 ms', 20_000);
     } finally {
       pressure.stop();
     }
@@ -245,13 +238,13 @@ describe('memoryPressure', () => {
     pressure.stop();
     pressure.stop();
     await pressure.done;
-    await eventually(
+    await until(
       () => {
         gc();
         return process.memoryUsage.rss() - before < 64 * MB;
       },
-      10_000,
       'rss back near where it was',
+      10_000,
     );
   });
 

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { chaosCommand } from './chaos.ts';
+import { until } from '../../test/support/waiting.ts';
 
 function capture() {
   const out = { stdout: '', stderr: '' };
@@ -17,19 +18,11 @@ function capture() {
   return { out, output };
 }
 
-async function waitFor(condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 describe('rebound chaos', () => {
   it('proxy serves the Toxiproxy API until SIGTERM, then exits 0', async () => {
     const { out, output } = capture();
     const exit = chaosCommand.run(['proxy', '--host', '127.0.0.1', '--port', '0'], output);
-    await waitFor(() => out.stdout.includes('http://'));
+    await until(() => out.stdout.includes('http://'), 'the API address', 5000);
     const url = /http:\/\/\S+/.exec(out.stdout)?.[0] as string;
     const created = await fetch(`${url}/proxies`, {
       method: 'POST',

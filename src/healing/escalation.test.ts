@@ -3,11 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import { BreakerRegistry } from '../policies/index.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { until } from '../../test/support/waiting.ts';
-import {
-  startWebhookReceiver,
-  unusedPort,
-  type WebhookReceiver,
-} from '../../test/support/webhookReceiver.ts';
+import { freePort } from './processes.ts';
+import { startWebhookReceiver, type WebhookReceiver } from '../../test/support/webhookReceiver.ts';
 import { parseConfig } from './config.ts';
 import type { EscalationConfig } from './configTypes.ts';
 import {
@@ -234,7 +231,7 @@ describe('Escalator', () => {
 
   it('opens the target’s breaker when it is dead, and stops connecting while it is open', async () => {
     await fresh();
-    const port = await unusedPort();
+    const port = await freePort('127.0.0.1');
     const breakers = new BreakerRegistry();
     const instance = escalator({
       targets: targets(`  - { name: dead, webhook: { url: "http://127.0.0.1:${port}/hook" } }`),

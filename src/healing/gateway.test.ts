@@ -14,6 +14,7 @@ import { afterEach, describe, it } from 'node:test';
 import { BreakerRegistry, manualClock } from '../policies/index.ts';
 import type { BreakerConfig, FallbackConfig } from './configTypes.ts';
 import { type Gateway, type GatewayOptions, isGatewayListenError, startGateway } from './gateway.ts';
+import { until } from '../../test/support/waiting.ts';
 
 // Real sockets on loopback: upstreams are node:http servers, clients node:http requests.
 
@@ -166,14 +167,6 @@ function send(
     outgoing.on('error', reject);
     outgoing.end(options.body);
   });
-}
-
-async function until(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 describe('gateway: proxying', () => {

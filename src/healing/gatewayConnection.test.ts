@@ -6,6 +6,7 @@ import { afterEach, describe, it } from 'node:test';
 import { manualClock } from '../policies/index.ts';
 import type { BreakerConfig } from './configTypes.ts';
 import { type Gateway, type GatewayOptions, startGateway } from './gateway.ts';
+import { until } from '../../test/support/waiting.ts';
 
 // The client side spoken byte by byte over raw sockets: pipelining, HTTP/1.0, refusals, upgrades,
 // interim answers, idle connections.
@@ -276,11 +277,3 @@ describe('gateway connections', () => {
     assert.equal(front.replicaMetrics().r1!.inflight, 0);
   });
 });
-
-async function until(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}

@@ -15,6 +15,7 @@ import type { BreakerConfig } from './configTypes.ts';
 import { isConflictError, isInvalidRequestError, isNotFoundError } from './errors.ts';
 import { type Gateway, type GatewayOptions, startGateway } from './gateway.ts';
 import { checkGatewayToxic } from './gatewayToxics.ts';
+import { seeded } from '../../test/support/seeded.ts';
 
 // Real sockets on loopback: the upstream is a node:http server, clients node:http requests.
 
@@ -30,17 +31,6 @@ const cleanups: (() => Promise<unknown> | void)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-/** A deterministic pseudo-random sequence (mulberry32). */
-function seeded(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Replica {
   port: number;

@@ -13,6 +13,7 @@ import { freePort, isAlive } from './processes.ts';
 import { Supervisor } from './supervisor.ts';
 import { isReplicaStartError, isRolloutError } from './supervisorErrors.ts';
 import type { SupervisorEvent, SupervisorOptions } from './supervisorTypes.ts';
+import { until } from '../../test/support/waiting.ts';
 
 const FIXTURE = resolve(import.meta.dirname, '../../test/fixtures/http-service.js');
 const CRASHING_REBOUND = resolve(import.meta.dirname, '../../test/fixtures/supervisor-crash.ts');
@@ -68,14 +69,6 @@ function harness(t: TestContext, options: Partial<SupervisorOptions> = {}) {
 }
 
 /** Polls (real time: processes run on their own) until `done` holds. */
-async function until(done: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
-
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 async function getJson(port: number, path: string): Promise<Record<string, unknown>> {

@@ -2,22 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InvalidOptionsError, manualClock } from '../policies/index.ts';
 import { TrafficWindow, trafficWindow } from './trafficWindow.ts';
+import { seeded as random } from '../../test/support/seeded.ts';
 
 /** The exact nearest-rank percentile of `values`. */
 function exact(values: number[], quantile: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.max(1, Math.ceil(quantile * sorted.length)) - 1]!;
-}
-
-/** A deterministic pseudo-random sequence (mulberry32). */
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('TrafficWindow', () => {

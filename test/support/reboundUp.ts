@@ -3,24 +3,15 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
+import { freePort as freePortOn } from '../../src/healing/processes.ts';
 import { until } from './waiting.ts';
 
 export const root = resolve(import.meta.dirname, '..', '..');
 
 /** A free loopback port (bound, then released: good enough on a test machine). */
-export function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => done(port));
-    });
-  });
-}
+export const freePort = (): Promise<number> => freePortOn('127.0.0.1');
 
 export interface ApiAnswer<T> {
   status: number;
@@ -124,14 +115,4 @@ export async function reboundUp(config: string, options: ReboundUpOptions = {}):
       if (!options.directory) rmSync(directory, { recursive: true, force: true });
     },
   };
-}
-
-/** Whether a process with this pid exists (and is not a zombie of ours). */
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }

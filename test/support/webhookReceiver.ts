@@ -107,12 +107,3 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
       }),
   };
 }
-
-/** A loopback port nothing listens on (bound, then released): connections to it are refused. */
-export async function unusedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const port = (server.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
