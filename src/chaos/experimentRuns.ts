@@ -2,7 +2,7 @@
 // the emergency stop that removes every active fault of every run at once.
 
 import { randomUUID } from 'node:crypto';
-import { type Clock, OptionProblems, ReboundError, systemClock } from '../policies/index.ts';
+import { type Clock, OptionProblems, ReboundError, systemClock, hasErrorCode } from '../policies/index.ts';
 import type { RecordStore } from '../store/index.ts';
 import { CHAOS_RUN_RECORD_KIND, fromRecord, isoTime, toRecord } from './experimentJournal.ts';
 import { type ExperimentRun, type RunExperimentOptions, startExperiment } from './experimentRunner.ts';
@@ -61,7 +61,7 @@ export class ChaosRunConflictError extends ReboundError {
 }
 
 export const isChaosRunConflictError = (error: unknown): error is ChaosRunConflictError =>
-  typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'CHAOS_RUN_CONFLICT';
+  hasErrorCode(error, 'CHAOS_RUN_CONFLICT');
 
 export function chaosRuns(options: ChaosRunsOptions): ChaosRuns {
   const problems = new OptionProblems();

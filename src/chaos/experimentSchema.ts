@@ -3,7 +3,7 @@
 
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { ReboundError } from '../policies/index.ts';
+import { ReboundError, hasErrorCode } from '../policies/index.ts';
 import {
   type Experiment,
   FAULT_KINDS,
@@ -48,7 +48,7 @@ export class ExperimentError extends ReboundError {
 }
 
 export const isExperimentError = (error: unknown): error is ExperimentError =>
-  typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'EXPERIMENT_INVALID';
+  hasErrorCode(error, 'EXPERIMENT_INVALID');
 
 export interface ParseExperimentOptions {
   /** Named in messages; default `'experiment'`. */

@@ -13,6 +13,7 @@ import {
   raceAbort,
   ReboundError,
   systemClock,
+  hasErrorCode,
 } from '../policies/index.ts';
 import {
   type ErrorFault,
@@ -43,7 +44,7 @@ export class InjectedFaultError extends ReboundError {
 }
 
 export const isInjectedFaultError = (error: unknown): error is InjectedFaultError =>
-  typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'INJECTED_FAULT';
+  hasErrorCode(error, 'INJECTED_FAULT');
 
 export class FaultsPolicy implements Policy {
   readonly latency: Readonly<LatencyFault> | undefined;

@@ -3,7 +3,7 @@
 
 import { spawn } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
-import { type Clock, OptionProblems, ReboundError, systemClock } from '../policies/index.ts';
+import { type Clock, OptionProblems, ReboundError, systemClock, hasErrorCode } from '../policies/index.ts';
 
 /** A running fault. */
 export interface ProcessFault {
@@ -71,9 +71,7 @@ export class ProcessSignalError extends ReboundError {
 }
 
 export const isProcessSignalError = (error: unknown): error is ProcessSignalError =>
-  typeof error === 'object' &&
-  error !== null &&
-  (error as { code?: unknown }).code === 'PROCESS_SIGNAL_FAILED';
+  hasErrorCode(error, 'PROCESS_SIGNAL_FAILED');
 
 /** Sends `signal` (default SIGKILL) to each process; a process already gone is reported, not an error. */
 export function killProcesses(pids: readonly number[], signal: NodeJS.Signals = 'SIGKILL'): KillResult {

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parse } from 'yaml';
 import { CONFIG_DEFAULTS } from '../healing/index.ts';
-import { ReboundError } from '../policies/index.ts';
+import { ReboundError, hasErrorCode } from '../policies/index.ts';
 import { type CliOutput, EXIT_USAGE } from './command.ts';
 
 /** Where the API is and how to authenticate. */
@@ -68,14 +68,13 @@ export class ApiError extends ReboundError {
 }
 
 export const isApiUnreachableError = (error: unknown): error is ApiUnreachableError =>
-  typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'API_UNREACHABLE';
+  hasErrorCode(error, 'API_UNREACHABLE');
 export const isApiError = (error: unknown): error is ApiError =>
   typeof error === 'object' &&
   error !== null &&
   (error as { name?: unknown }).name === 'ApiError' &&
   typeof (error as { status?: unknown }).status === 'number';
-export const isCliUsageError = (error: unknown): error is CliUsageError =>
-  typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'CLI_USAGE';
+export const isCliUsageError = (error: unknown): error is CliUsageError => hasErrorCode(error, 'CLI_USAGE');
 
 /**
  * The API's address and token. The config file is read only for `server.host` and

@@ -1,6 +1,6 @@
 // Errors of rebound/durable (SPEC 3): all extend ReboundError with a stable code.
 
-import { ReboundError } from '../policies/index.ts';
+import { ReboundError, hasErrorCode } from '../policies/index.ts';
 
 /** The same explicit idempotency key was used with different params. */
 export class IdempotencyConflictError extends ReboundError {
@@ -94,19 +94,15 @@ export class DegradationExceededError extends ReboundError {
   }
 }
 
-function hasCode(error: unknown, code: string): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === code;
-}
-
 export const isIdempotencyConflictError = (error: unknown): error is IdempotencyConflictError =>
-  hasCode(error, 'IDEMPOTENCY_CONFLICT');
+  hasErrorCode(error, 'IDEMPOTENCY_CONFLICT');
 export const isIdempotencyInProgressError = (error: unknown): error is IdempotencyInProgressError =>
-  hasCode(error, 'IDEMPOTENCY_IN_PROGRESS');
+  hasErrorCode(error, 'IDEMPOTENCY_IN_PROGRESS');
 export const isIdempotencyLeaseLostError = (error: unknown): error is IdempotencyLeaseLostError =>
-  hasCode(error, 'IDEMPOTENCY_LEASE_LOST');
+  hasErrorCode(error, 'IDEMPOTENCY_LEASE_LOST');
 export const isWorkflowDivergenceError = (error: unknown): error is WorkflowDivergenceError =>
-  hasCode(error, 'WORKFLOW_DIVERGENCE');
+  hasErrorCode(error, 'WORKFLOW_DIVERGENCE');
 export const isCheckpointCorruptedError = (error: unknown): error is CheckpointCorruptedError =>
-  hasCode(error, 'CHECKPOINT_CORRUPTED');
+  hasErrorCode(error, 'CHECKPOINT_CORRUPTED');
 export const isDegradationExceededError = (error: unknown): error is DegradationExceededError =>
-  hasCode(error, 'DEGRADATION_EXCEEDED');
+  hasErrorCode(error, 'DEGRADATION_EXCEEDED');

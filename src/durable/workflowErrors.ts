@@ -1,7 +1,7 @@
 // Errors of the workflow engine beyond the two SPEC 3 names (divergence, corrupted checkpoint, in
 // errors.ts): one class per problem, each with a stable code, and guards that compare codes.
 
-import { ReboundError } from '../policies/index.ts';
+import { ReboundError, hasErrorCode } from '../policies/index.ts';
 
 /** `start()` named a workflow this engine has no function registered for. */
 export class UnknownWorkflowError extends ReboundError {
@@ -103,23 +103,19 @@ export class WorkflowSerializationError extends ReboundError {
   }
 }
 
-function hasCode(error: unknown, code: string): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === code;
-}
-
 export const isUnknownWorkflowError = (error: unknown): error is UnknownWorkflowError =>
-  hasCode(error, 'WORKFLOW_UNKNOWN');
+  hasErrorCode(error, 'WORKFLOW_UNKNOWN');
 export const isWorkflowAlreadyRegisteredError = (error: unknown): error is WorkflowAlreadyRegisteredError =>
-  hasCode(error, 'WORKFLOW_ALREADY_REGISTERED');
+  hasErrorCode(error, 'WORKFLOW_ALREADY_REGISTERED');
 export const isWorkflowConflictError = (error: unknown): error is WorkflowConflictError =>
-  hasCode(error, 'WORKFLOW_CONFLICT');
+  hasErrorCode(error, 'WORKFLOW_CONFLICT');
 export const isWorkflowCancelledError = (error: unknown): error is WorkflowCancelledError =>
-  hasCode(error, 'WORKFLOW_CANCELLED');
+  hasErrorCode(error, 'WORKFLOW_CANCELLED');
 export const isWorkflowNotFoundError = (error: unknown): error is WorkflowNotFoundError =>
-  hasCode(error, 'WORKFLOW_NOT_FOUND');
+  hasErrorCode(error, 'WORKFLOW_NOT_FOUND');
 export const isWorkflowOwnershipLostError = (error: unknown): error is WorkflowOwnershipLostError =>
-  hasCode(error, 'WORKFLOW_OWNERSHIP_LOST');
+  hasErrorCode(error, 'WORKFLOW_OWNERSHIP_LOST');
 export const isWorkflowEngineClosedError = (error: unknown): error is WorkflowEngineClosedError =>
-  hasCode(error, 'WORKFLOW_ENGINE_CLOSED');
+  hasErrorCode(error, 'WORKFLOW_ENGINE_CLOSED');
 export const isWorkflowSerializationError = (error: unknown): error is WorkflowSerializationError =>
-  hasCode(error, 'WORKFLOW_SERIALIZATION');
+  hasErrorCode(error, 'WORKFLOW_SERIALIZATION');

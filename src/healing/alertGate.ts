@@ -1,7 +1,7 @@
 // Alert suppression and inhibition: which pages go out now, which wait for a recovery to end, and
 // which are inhibited because a service they depend on is down (and pages on its own).
 
-import { ReboundError } from '../policies/index.ts';
+import { ReboundError, hasErrorCode } from '../policies/index.ts';
 import type { Notification } from './webhookFormats.ts';
 
 export type AlertDecision =
@@ -26,7 +26,7 @@ export class DependencyCycleError extends ReboundError {
 }
 
 export const isDependencyCycleError = (error: unknown): error is DependencyCycleError =>
-  typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'DEPENDENCY_CYCLE';
+  hasErrorCode(error, 'DEPENDENCY_CYCLE');
 
 const SEND: AlertDecision = Object.freeze({ send: true });
 const RECOVERING: AlertDecision = Object.freeze({ send: false, reason: 'recovering' });

@@ -2,7 +2,7 @@
 
 import { isMap, isPair, isScalar, isSeq, type Document, type LineCounter } from 'yaml';
 import type { core } from 'zod';
-import { ReboundError } from '../policies/index.ts';
+import { ReboundError, hasErrorCode } from '../policies/index.ts';
 
 export interface ConfigProblem {
   /** Dotted path of the field, e.g. `services.payment-api.replicas.count`; `''` for the file itself. */
@@ -25,8 +25,7 @@ export class ConfigError extends ReboundError {
   }
 }
 
-export const isConfigError = (error: unknown): error is ConfigError =>
-  typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'CONFIG_INVALID';
+export const isConfigError = (error: unknown): error is ConfigError => hasErrorCode(error, 'CONFIG_INVALID');
 
 /** `rebound.yaml:12:7 services.payment-api.replicas.count: must be >= 0, got -1` */
 export function formatProblem(source: string, problem: ConfigProblem): string {

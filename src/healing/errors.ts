@@ -1,6 +1,6 @@
 // Errors of the control plane that callers (the HTTP API, the CLI) map to answers.
 
-import { ReboundError } from '../policies/index.ts';
+import { ReboundError, hasErrorCode } from '../policies/index.ts';
 
 /** No service of that name in the config (HTTP 404). */
 export class UnknownServiceError extends ReboundError {
@@ -36,13 +36,9 @@ export class ConflictError extends ReboundError {
   }
 }
 
-function hasCode(error: unknown, code: string): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === code;
-}
-
 export const isUnknownServiceError = (error: unknown): error is UnknownServiceError =>
-  hasCode(error, 'UNKNOWN_SERVICE');
-export const isNotFoundError = (error: unknown): error is NotFoundError => hasCode(error, 'NOT_FOUND');
+  hasErrorCode(error, 'UNKNOWN_SERVICE');
+export const isNotFoundError = (error: unknown): error is NotFoundError => hasErrorCode(error, 'NOT_FOUND');
 export const isInvalidRequestError = (error: unknown): error is InvalidRequestError =>
-  hasCode(error, 'INVALID_REQUEST');
-export const isConflictError = (error: unknown): error is ConflictError => hasCode(error, 'CONFLICT');
+  hasErrorCode(error, 'INVALID_REQUEST');
+export const isConflictError = (error: unknown): error is ConflictError => hasErrorCode(error, 'CONFLICT');

@@ -14,6 +14,7 @@ import {
   retry,
   type Subscribe,
   systemClock,
+  hasErrorCode,
 } from '../policies/index.ts';
 import type { Store } from '../store/index.ts';
 import type { EscalationConfig, Severity } from './configTypes.ts';
@@ -67,7 +68,7 @@ export class EscalatorClosedError extends ReboundError {
 }
 
 export const isEscalatorClosedError = (error: unknown): error is EscalatorClosedError =>
-  typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'ESCALATOR_CLOSED';
+  hasErrorCode(error, 'ESCALATOR_CLOSED');
 
 interface Target {
   readonly config: EscalationConfig;

@@ -47,6 +47,7 @@ import {
   ReboundError,
   systemClock,
   type TimerHandle,
+  hasErrorCode,
 } from '../policies/index.ts';
 import {
   BALANCE_STRATEGIES,
@@ -156,9 +157,7 @@ export class GatewayListenError extends ReboundError {
 }
 
 export const isGatewayListenError = (error: unknown): error is GatewayListenError =>
-  typeof error === 'object' &&
-  error !== null &&
-  (error as { code?: unknown }).code === 'GATEWAY_LISTEN_FAILED';
+  hasErrorCode(error, 'GATEWAY_LISTEN_FAILED');
 
 const HOUSEKEEPING_MS = 1_000;
 

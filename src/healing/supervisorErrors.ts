@@ -1,6 +1,6 @@
 // Errors of the supervisor's operations: a new replica that never became healthy, a failed rollout.
 
-import { ReboundError } from '../policies/index.ts';
+import { ReboundError, hasErrorCode } from '../policies/index.ts';
 
 /** A replica started by restart, scale or rollout exited, hung or timed out before its first passing probe. */
 export class ReplicaStartError extends ReboundError {
@@ -34,10 +34,7 @@ export class RolloutError extends ReboundError {
   }
 }
 
-function hasCode(error: unknown, code: string): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === code;
-}
-
 export const isReplicaStartError = (error: unknown): error is ReplicaStartError =>
-  hasCode(error, 'REPLICA_START_FAILED');
-export const isRolloutError = (error: unknown): error is RolloutError => hasCode(error, 'ROLLOUT_FAILED');
+  hasErrorCode(error, 'REPLICA_START_FAILED');
+export const isRolloutError = (error: unknown): error is RolloutError =>
+  hasErrorCode(error, 'ROLLOUT_FAILED');

@@ -1,7 +1,7 @@
 // One webhook request: POST the formatted notification, and turn every way it can fail into a
 // WebhookDeliveryError that says whether sending it again can help.
 
-import { permanent, ReboundError } from '../policies/index.ts';
+import { permanent, ReboundError, hasErrorCode } from '../policies/index.ts';
 import type { EscalationConfig, WebhookConfig } from './configTypes.ts';
 import { REDACTED } from './configRedact.ts';
 import { formatWebhook, type Notification } from './webhookFormats.ts';
@@ -24,7 +24,7 @@ export class WebhookDeliveryError extends ReboundError {
 }
 
 export const isWebhookDeliveryError = (error: unknown): error is WebhookDeliveryError =>
-  typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'WEBHOOK_FAILED';
+  hasErrorCode(error, 'WEBHOOK_FAILED');
 
 /**
  * Sends one notification; resolves on a 2xx. A 408, 429, 5xx, timeout or network failure rejects

@@ -8,6 +8,7 @@ import {
   isBulkheadRejectedError,
   isIsolatedCircuitError,
   isRateLimitedError,
+  hasErrorCode,
   isReboundError,
   isRetryBudgetExceededError,
   isTimeoutError,
@@ -41,6 +42,14 @@ describe('errors', () => {
       for (const [, , other] of cases) assert.equal(other(error), other === guard);
     });
   }
+
+  it('hasErrorCode compares the code of anything object-like, and is false for anything else', () => {
+    assert.equal(hasErrorCode(new TimeoutError(5), 'TIMEOUT'), true);
+    assert.equal(hasErrorCode({ code: 'TIMEOUT' }, 'TIMEOUT'), true);
+    assert.equal(hasErrorCode({ code: 'TIMEOUT' }, 'BULKHEAD_FULL'), false);
+    for (const value of [null, undefined, 'TIMEOUT', 42, {}])
+      assert.equal(hasErrorCode(value, 'TIMEOUT'), false);
+  });
 
   it('isReboundError is false for other errors that carry a code, such as Node system errors', () => {
     const enoent = Object.assign(new Error('no such file'), { code: 'ENOENT' });

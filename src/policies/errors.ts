@@ -93,7 +93,11 @@ export class RetryBudgetExceededError extends ReboundError {
   }
 }
 
-function hasCode(error: unknown, code: string): boolean {
+/**
+ * Whether `error` carries this `code`: what every `isX` guard of rebound checks, so that a guard
+ * recognises an error made by another copy of the module, where `instanceof` would not.
+ */
+export function hasErrorCode(error: unknown, code: string): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === code;
 }
 
@@ -108,16 +112,16 @@ export function isReboundError(error: unknown): error is ReboundError {
   );
 }
 export const isBrokenCircuitError = (error: unknown): error is BrokenCircuitError =>
-  hasCode(error, 'CIRCUIT_OPEN');
+  hasErrorCode(error, 'CIRCUIT_OPEN');
 export const isIsolatedCircuitError = (error: unknown): error is IsolatedCircuitError =>
-  hasCode(error, 'CIRCUIT_ISOLATED');
-export const isTimeoutError = (error: unknown): error is TimeoutError => hasCode(error, 'TIMEOUT');
+  hasErrorCode(error, 'CIRCUIT_ISOLATED');
+export const isTimeoutError = (error: unknown): error is TimeoutError => hasErrorCode(error, 'TIMEOUT');
 export const isBulkheadRejectedError = (error: unknown): error is BulkheadRejectedError =>
-  hasCode(error, 'BULKHEAD_FULL');
+  hasErrorCode(error, 'BULKHEAD_FULL');
 export const isRateLimitedError = (error: unknown): error is RateLimitedError =>
-  hasCode(error, 'RATE_LIMITED');
+  hasErrorCode(error, 'RATE_LIMITED');
 export const isRetryBudgetExceededError = (error: unknown): error is RetryBudgetExceededError =>
-  hasCode(error, 'RETRY_BUDGET_EXCEEDED');
+  hasErrorCode(error, 'RETRY_BUDGET_EXCEEDED');
 
 /**
  * The time an error asks callers to wait before trying again: `retryAfterMs` on rebound's own

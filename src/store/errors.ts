@@ -1,6 +1,6 @@
 // Errors of rebound/store: each names the problem (bad URL, unreadable file, schema too new).
 
-import { ReboundError } from '../policies/index.ts';
+import { ReboundError, hasErrorCode } from '../policies/index.ts';
 
 /** The URL is not one openStore understands, or is malformed. */
 export class StoreUrlError extends ReboundError {
@@ -43,13 +43,10 @@ export class StoreClosedError extends ReboundError {
   }
 }
 
-function hasCode(error: unknown, code: string): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === code;
-}
-
-export const isStoreUrlError = (error: unknown): error is StoreUrlError => hasCode(error, 'STORE_URL');
-export const isStoreOpenError = (error: unknown): error is StoreOpenError => hasCode(error, 'STORE_OPEN');
+export const isStoreUrlError = (error: unknown): error is StoreUrlError => hasErrorCode(error, 'STORE_URL');
+export const isStoreOpenError = (error: unknown): error is StoreOpenError =>
+  hasErrorCode(error, 'STORE_OPEN');
 export const isStoreSchemaError = (error: unknown): error is StoreSchemaError =>
-  hasCode(error, 'STORE_SCHEMA');
+  hasErrorCode(error, 'STORE_SCHEMA');
 export const isStoreClosedError = (error: unknown): error is StoreClosedError =>
-  hasCode(error, 'STORE_CLOSED');
+  hasErrorCode(error, 'STORE_CLOSED');
