@@ -85,23 +85,19 @@ export function createMetricsExposition(
 ): MetricsExposition {
   const own = new Registry();
   let snapshot: Snapshot | undefined;
-  // Set by `render` just before the registry collects: every metric of a scrape reads the same one.
+  // Every metric reads the snapshot `render` took just before the registry collects.
+  const collectFrom = <M extends { reset(): void }>(fill: (metric: M, scrape: Snapshot) => void) =>
+    function (this: M): void {
+      this.reset();
+      if (snapshot) fill(this, snapshot);
+    };
   const gauge = (
     name: string,
     help: string,
     labelNames: readonly string[],
     fill: (metric: Gauge<string>, scrape: Snapshot) => void,
   ): void => {
-    new Gauge({
-      name,
-      help,
-      labelNames,
-      registers: [own],
-      collect() {
-        this.reset();
-        if (snapshot) fill(this, snapshot);
-      },
-    });
+    new Gauge({ name, help, labelNames, registers: [own], collect: collectFrom(fill) });
   };
   const counter = (
     name: string,
@@ -109,16 +105,7 @@ export function createMetricsExposition(
     labelNames: readonly string[],
     fill: (metric: Counter<string>, scrape: Snapshot) => void,
   ): void => {
-    new Counter({
-      name,
-      help,
-      labelNames,
-      registers: [own],
-      collect() {
-        this.reset();
-        if (snapshot) fill(this, snapshot);
-      },
-    });
+    new Counter({ name, help, labelNames, registers: [own], collect: collectFrom(fill) });
   };
   const gatewayGauge = (name: string, help: string, metric: string, scale = 1): void =>
     gauge(name, help, ['service'], (target, { services }) => {
