@@ -4,16 +4,10 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { Toxiproxy } from 'toxiproxy-node-client';
-import { freePort, reboundUp, type RunningRebound } from './support/reboundUp.ts';
+import { freePort, reboundUp, stopStarted } from './support/reboundUp.ts';
 import { until } from './support/waiting.ts';
 
-const running: RunningRebound[] = [];
-after(async () => {
-  for (const rebound of running) {
-    await rebound.stop('SIGTERM');
-    rebound.cleanup();
-  }
-});
+after(stopStarted);
 
 describe('rebound up: the fault proxy API', () => {
   it('serves the proxies of the config to a Toxiproxy client', async () => {
@@ -29,7 +23,6 @@ chaos:
   proxyApi: { port: ${apiPort} }
   proxies: [{ name: redis, listen: "127.0.0.1:${listenPort}", upstream: "127.0.0.1:${upstreamPort}" }]
 `);
-    running.push(rebound);
     // Printed just after the API's address line, possibly in a later chunk of output.
     await until(
       () => rebound.output().includes(`fault proxy API at http://127.0.0.1:${apiPort}`),

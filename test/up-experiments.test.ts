@@ -7,16 +7,10 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { freePort, reboundUp, root, type RunningRebound } from './support/reboundUp.ts';
+import { freePort, reboundUp, root, type RunningRebound, stopStarted } from './support/reboundUp.ts';
 import { until } from './support/waiting.ts';
 
-const running: RunningRebound[] = [];
-after(async () => {
-  for (const rebound of running) {
-    await rebound.stop('SIGTERM');
-    rebound.cleanup();
-  }
-});
+after(stopStarted);
 
 function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -44,7 +38,6 @@ services:
     stopGraceMs: 2000
 policies: []
 `);
-  running.push(rebound);
   await until(
     async () => (await rebound.api('/api/services/web')).body.state === 'healthy',
     'web healthy',

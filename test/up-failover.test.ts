@@ -3,16 +3,10 @@
 
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { freePort, reboundUp, type RunningRebound } from './support/reboundUp.ts';
+import { freePort, reboundUp, stopStarted } from './support/reboundUp.ts';
 import { until } from './support/waiting.ts';
 
-const running: RunningRebound[] = [];
-after(async () => {
-  for (const rebound of running) {
-    await rebound.stop('SIGTERM');
-    rebound.cleanup();
-  }
-});
+after(stopStarted);
 
 describe('rebound up: failover', () => {
   it('fails over to the backup service and back', async () => {
@@ -38,7 +32,6 @@ policies:
     do: [failover]
     cooldownMs: 600000
 `);
-    running.push(rebound);
     const pidOf = async (service: string) =>
       (await rebound.api(`/api/services/${service}`)).body.replicas[0].pid;
     await until(

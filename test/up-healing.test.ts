@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { freePort, reboundUp, type RunningRebound } from './support/reboundUp.ts';
+import { freePort, reboundUp, type RunningRebound, stopStarted } from './support/reboundUp.ts';
 import { until } from './support/waiting.ts';
 
 interface Received {
@@ -38,15 +38,7 @@ const cleanups: (() => Promise<void> | void)[] = [];
 after(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
-
-async function start(config: string): Promise<RunningRebound> {
-  const rebound = await reboundUp(config);
-  cleanups.push(async () => {
-    await rebound.stop('SIGTERM');
-    rebound.cleanup();
-  });
-  return rebound;
-}
+after(stopStarted);
 
 function web(gatewayPort: number): string {
   return `
@@ -67,7 +59,7 @@ describe('rebound up: healing by policy', () => {
     const gatewayPort = await freePort();
     const pager = await receiver();
     cleanups.push(() => void pager.server.close());
-    const rebound = await start(`store: sqlite:\${DIR}/state.db
+    const rebound = await reboundUp(`store: sqlite:\${DIR}/state.db
 server: { port: \${API_PORT} }
 services:${web(gatewayPort)}
 policies:
@@ -143,7 +135,7 @@ escalation: [{ webhook: { url: "http://127.0.0.1:${pager.port}/hook", format: ge
   it('skips a policy in cooldown for the next one, and refuses actions over the rate limit (then pages)', async () => {
     const pager = await receiver();
     cleanups.push(() => void pager.server.close());
-    const rebound = await start(`store: sqlite:\${DIR}/state.db
+    const rebound = await reboundUp(`store: sqlite:\${DIR}/state.db
 server: { port: \${API_PORT} }
 services:
   worker:
@@ -218,7 +210,7 @@ escalation: [{ webhook: { url: "http://127.0.0.1:${pager.port}/hook", format: ge
   it('declares a crash-looping service critical and pages in PagerDuty Events API v2 form', async () => {
     const pagerduty = await receiver();
     cleanups.push(() => void pagerduty.server.close());
-    const rebound = await start(
+    const rebound = await reboundUp(
       `store: sqlite:\${DIR}/state.db
 server: { port: \${API_PORT} }
 services:
@@ -252,7 +244,7 @@ escalation: [{ webhook: { url: "http://127.0.0.1:${pagerduty.port}/v2/enqueue", 
 
 describe('rebound up: real peers', () => {
   it('takes alerts from a real Prometheus Alertmanager and heals by them', async () => {
-    const rebound = await start(`store: sqlite:\${DIR}/state.db
+    const rebound = await reboundUp(`store: sqlite:\${DIR}/state.db
 server: { port: \${API_PORT} }
 services:
   web:
@@ -326,7 +318,7 @@ receivers:
 
   it('serves /metrics that promtool check metrics accepts', async () => {
     const gatewayPort = await freePort();
-    const rebound = await start(`store: sqlite:\${DIR}/state.db
+    const rebound = await reboundUp(`store: sqlite:\${DIR}/state.db
 server: { port: \${API_PORT} }
 services:${web(gatewayPort)}
 policies: []

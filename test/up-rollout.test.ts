@@ -6,16 +6,10 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { freePort, reboundUp, type RunningRebound } from './support/reboundUp.ts';
+import { freePort, reboundUp, stopStarted } from './support/reboundUp.ts';
 import { until } from './support/waiting.ts';
 
-const running: RunningRebound[] = [];
-after(async () => {
-  for (const rebound of running) {
-    await rebound.stop('SIGTERM');
-    rebound.cleanup();
-  }
-});
+after(stopStarted);
 
 function config(gatewayPort: number, env: string): string {
   return `store: sqlite:\${DIR}/state.db
@@ -41,7 +35,6 @@ describe('rebound up: rollouts', () => {
   it('rolls out a reloaded config one replica at a time, then rolls a slow release back', async () => {
     const gatewayPort = await freePort();
     const rebound = await reboundUp(config(gatewayPort, '{ RELEASE: "1" }'));
-    running.push(rebound);
     const web = async () => (await rebound.api('/api/services/web')).body;
     await until(async () => (await web()).state === 'healthy', 'web healthy', 15_000);
     assert.equal((await web()).revision, 1);

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { isAlive as alive } from '../src/healing/processes.ts';
-import { freePort, reboundUp, type RunningRebound } from './support/reboundUp.ts';
+import { freePort, reboundUp, type RunningRebound, stopStarted } from './support/reboundUp.ts';
 import { until } from './support/waiting.ts';
 
 interface Replica {
@@ -75,20 +75,12 @@ function steadyTraffic(port: number) {
   };
 }
 
-const running: RunningRebound[] = [];
-after(async () => {
-  // SIGTERM: rebound stops its replicas (a SIGKILL would leave them behind, as one test shows).
-  for (const rebound of running) {
-    await rebound.stop('SIGTERM');
-    rebound.cleanup();
-  }
-});
+after(stopStarted);
 
 describe('rebound up: supervision', () => {
   it('replaces a replica killed with SIGKILL at once, with no failed request through the gateway', async () => {
     const gatewayPort = await freePort();
     const rebound = await reboundUp(config(webService(gatewayPort)));
-    running.push(rebound);
     await until(async () => (await healthyPids(rebound)).length === 2, 'two healthy replicas');
     const traffic = steadyTraffic(gatewayPort);
     await until(() => traffic.counts.ok > 20, 'traffic flowing');
@@ -118,7 +110,6 @@ describe('rebound up: supervision', () => {
   it('detects a replica frozen with SIGSTOP by its probe and replaces it', async () => {
     const gatewayPort = await freePort();
     const rebound = await reboundUp(config(webService(gatewayPort)));
-    running.push(rebound);
     await until(async () => (await healthyPids(rebound)).length === 2, 'two healthy replicas');
     const [frozen] = await healthyPids(rebound);
     process.kill(frozen!, 'SIGSTOP');
@@ -144,7 +135,6 @@ describe('rebound up: supervision', () => {
   it('stops every replica on SIGTERM and exits 0; after a kill -9 the next start stops those left behind', async () => {
     const gatewayPort = await freePort();
     const first = await reboundUp(config(webService(gatewayPort)));
-    running.push(first);
     await until(async () => (await healthyPids(first)).length === 2, 'two healthy replicas');
     const pids = await healthyPids(first);
     assert.equal(await first.stop('SIGTERM'), 0);
@@ -152,7 +142,6 @@ describe('rebound up: supervision', () => {
 
     // Killed without a chance to clean up: its replicas survive it...
     const second = await reboundUp(config(webService(gatewayPort)), { directory: first.directory });
-    running.push(second);
     await until(async () => (await healthyPids(second)).length === 2, 'two healthy replicas');
     const orphans = await healthyPids(second);
     await second.stop('SIGKILL');
@@ -160,7 +149,6 @@ describe('rebound up: supervision', () => {
 
     // ...and the next start finds them in the store and stops them.
     const third = await reboundUp(config(webService(gatewayPort)), { directory: first.directory });
-    running.push(third);
     await until(() => orphans.every((pid) => !alive(pid)), 'the orphans stopped', 10_000);
     await until(async () => (await healthyPids(third)).length === 2, 'two fresh healthy replicas');
     assert.match(third.output(), /left behind by a previous run/);
@@ -171,7 +159,6 @@ describe('rebound up: supervision', () => {
   it('keeps the healing history across a restart of rebound up', async () => {
     const gatewayPort = await freePort();
     const first = await reboundUp(config(webService(gatewayPort)));
-    running.push(first);
     await until(async () => (await healthyPids(first)).length === 2, 'two healthy replicas');
     const [victim] = await healthyPids(first);
     process.kill(victim!, 'SIGKILL');
@@ -187,7 +174,6 @@ describe('rebound up: supervision', () => {
     assert.equal(await first.stop('SIGTERM'), 0);
 
     const second = await reboundUp(config(webService(gatewayPort)), { directory: first.directory });
-    running.push(second);
     const after = (await second.api('/api/healing')).body.attempts as { id: string }[];
     for (const attempt of before)
       assert.ok(
@@ -216,7 +202,6 @@ describe('rebound up: supervision', () => {
     stopGraceMs: 2000
 ${webService(gatewayPort, '\n    dependsOn: [db]')}`;
     const rebound = await reboundUp(config(services));
-    running.push(rebound);
     await until(async () => (await healthyPids(rebound)).length === 2, 'web healthy');
     const db = (await replicas(rebound, 'db'))[0]!;
     const web = await replicas(rebound, 'web');

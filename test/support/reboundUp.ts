@@ -34,6 +34,19 @@ export interface RunningRebound {
   cleanup(): void;
 }
 
+const started: RunningRebound[] = [];
+
+/**
+ * Stops every `rebound up` this test process started (SIGTERM: each stops its replicas; a SIGKILL
+ * would leave them behind) and removes their temp directories; for `after(stopStarted)`.
+ */
+export async function stopStarted(): Promise<void> {
+  for (const rebound of started.splice(0)) {
+    await rebound.stop('SIGTERM');
+    rebound.cleanup();
+  }
+}
+
 export interface ReboundUpOptions {
   /** Reuse a directory (and so its store) of an earlier run. */
   directory?: string;
@@ -80,7 +93,7 @@ export async function reboundUp(config: string, options: ReboundUpOptions = {}):
   if (exitCode !== undefined) throw new Error(`rebound up exited with ${exitCode}:\n${output}`);
   const url = /dashboard and API at (\S+)/.exec(output)![1]!;
 
-  return {
+  const rebound: RunningRebound = {
     url,
     child,
     directory,
@@ -115,4 +128,6 @@ export async function reboundUp(config: string, options: ReboundUpOptions = {}):
       if (!options.directory) rmSync(directory, { recursive: true, force: true });
     },
   };
+  started.push(rebound);
+  return rebound;
 }
