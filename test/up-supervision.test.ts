@@ -156,6 +156,18 @@ describe('rebound up: supervision', () => {
     first.cleanup();
   });
 
+  it('stops its replicas on a SIGTERM sent the moment it announced itself (no signal race)', async () => {
+    // Regression: the handlers used to be installed after the address line, so a SIGTERM right
+    // after it killed rebound with Node's default action and left its replicas running.
+    for (let round = 0; round < 5; round++) {
+      const rebound = await reboundUp(config(webService(await freePort())));
+      assert.equal(await rebound.stop('SIGTERM'), 0, rebound.output());
+      const pids = [...rebound.output().matchAll(/\(pid (\d+)\)/g)].map((match) => Number(match[1]));
+      assert.ok(pids.length > 0, 'the replicas said their pids');
+      await until(() => pids.every((pid) => !alive(pid)), 'no replica left behind', 5000);
+    }
+  });
+
   it('keeps the healing history across a restart of rebound up', async () => {
     const gatewayPort = await freePort();
     const first = await reboundUp(config(webService(gatewayPort)));

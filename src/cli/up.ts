@@ -2,7 +2,13 @@
 // keeps it running until SIGTERM or SIGINT; SIGHUP reloads the config.
 
 import { type FaultProxyServer, startToxiproxyApi } from '../chaos/index.ts';
-import { formatProblem, isConfigError, loadConfig, startControlPlane } from '../healing/index.ts';
+import {
+  type ControlPlane,
+  formatProblem,
+  isConfigError,
+  loadConfig,
+  startControlPlane,
+} from '../healing/index.ts';
 import { startApiServer } from '../server/index.ts';
 import { type CliOutput, type Command, parseCommandArgs } from './command.ts';
 
@@ -34,78 +40,81 @@ Options:
       return 1;
     }
     const log = (line: string): void => void output.stdout.write(`${line}\n`);
-    const plane = await startControlPlane({ config, configPath: file, log });
-    let server;
-    try {
-      server = await startApiServer({
-        controlPlane: plane,
-        host: config.server.host,
-        port: config.server.port,
-        token: config.server.token,
-      });
-    } catch (error) {
-      await plane.close();
-      output.stderr.write(
-        `rebound up: cannot serve the API on ${config.server.host}:${config.server.port}: ${(error as Error).message}\n`,
+
+    // Signal handlers first: a SIGTERM while starting must stop what has started, not kill rebound
+    // with Node's default action and leave its replicas behind.
+    let requestStop!: (signal: string) => void;
+    const stopRequested = new Promise<string>((resolve) => (requestStop = resolve));
+    let plane: ControlPlane | undefined;
+    const onTerm = (): void => requestStop('SIGTERM');
+    const onInt = (): void => requestStop('SIGINT');
+    const onHup = (): void => {
+      if (!plane) return log('rebound up: still starting; SIGHUP ignored');
+      plane.reload().then(
+        ({ changed }) =>
+          log(`rebound up: reloaded ${file}: ${changed.length ? changed.join(', ') : 'nothing changed'}`),
+        (error: unknown) => {
+          if (isConfigError(error)) {
+            for (const problem of error.problems) log(formatProblem(file, problem));
+          }
+          log(`rebound up: reload refused, nothing changed: ${(error as Error).message}`);
+        },
       );
-      return 1;
-    }
-    let faultProxy: FaultProxyServer | undefined;
-    const { proxyApi, proxies } = config.chaos;
-    if (proxyApi) {
+    };
+    process.on('SIGTERM', onTerm).on('SIGINT', onInt).on('SIGHUP', onHup);
+    try {
+      const started = await startControlPlane({ config, configPath: file, log });
+      let server;
       try {
-        faultProxy = await startToxiproxyApi({ host: proxyApi.host, port: proxyApi.port });
-        await faultProxy.proxies.populate(proxies);
+        server = await startApiServer({
+          controlPlane: started,
+          host: config.server.host,
+          port: config.server.port,
+          token: config.server.token,
+        });
       } catch (error) {
-        await faultProxy?.close();
-        await server.close();
-        await plane.close();
+        await started.close();
         output.stderr.write(
-          `rebound up: cannot serve the fault proxy API on ${proxyApi.host}:${proxyApi.port}: ${(error as Error).message}\n`,
+          `rebound up: cannot serve the API on ${config.server.host}:${config.server.port}: ${(error as Error).message}\n`,
         );
         return 1;
       }
-    }
-    output.stdout.write(`rebound up: dashboard and API at ${server.url}\n`);
-    if (faultProxy)
-      output.stdout.write(`rebound up: Toxiproxy-compatible fault proxy API at ${faultProxy.url}\n`);
-    for (const service of plane.services()) {
-      const gateway = service.gateway
-        ? ` gateway http://${service.gateway.host}:${service.gateway.port}`
-        : '';
-      output.stdout.write(`  ${service.name}: ${service.replicas.length} replica(s)${gateway}\n`);
-    }
-
-    return new Promise<number>((resolve) => {
-      let stopping = false;
-      const stop = (signal: string): void => {
-        if (stopping) return;
-        stopping = true;
-        output.stdout.write(`rebound up: ${signal}: stopping every replica\n`);
-        void (async () => {
-          await server.close();
+      let faultProxy: FaultProxyServer | undefined;
+      const { proxyApi, proxies } = config.chaos;
+      if (proxyApi) {
+        try {
+          faultProxy = await startToxiproxyApi({ host: proxyApi.host, port: proxyApi.port });
+          await faultProxy.proxies.populate(proxies);
+        } catch (error) {
           await faultProxy?.close();
-          await plane.close();
-          process.off('SIGTERM', onTerm).off('SIGINT', onInt).off('SIGHUP', onHup);
-          output.stdout.write('rebound up: stopped\n');
-          resolve(0);
-        })();
-      };
-      const onTerm = (): void => stop('SIGTERM');
-      const onInt = (): void => stop('SIGINT');
-      const onHup = (): void => {
-        plane.reload().then(
-          ({ changed }) =>
-            log(`rebound up: reloaded ${file}: ${changed.length ? changed.join(', ') : 'nothing changed'}`),
-          (error: unknown) => {
-            if (isConfigError(error)) {
-              for (const problem of error.problems) log(formatProblem(file, problem));
-            }
-            log(`rebound up: reload refused, nothing changed: ${(error as Error).message}`);
-          },
-        );
-      };
-      process.on('SIGTERM', onTerm).on('SIGINT', onInt).on('SIGHUP', onHup);
-    });
+          await server.close();
+          await started.close();
+          output.stderr.write(
+            `rebound up: cannot serve the fault proxy API on ${proxyApi.host}:${proxyApi.port}: ${(error as Error).message}\n`,
+          );
+          return 1;
+        }
+      }
+      plane = started;
+      output.stdout.write(`rebound up: dashboard and API at ${server.url}\n`);
+      if (faultProxy)
+        output.stdout.write(`rebound up: Toxiproxy-compatible fault proxy API at ${faultProxy.url}\n`);
+      for (const service of plane.services()) {
+        const gateway = service.gateway
+          ? ` gateway http://${service.gateway.host}:${service.gateway.port}`
+          : '';
+        output.stdout.write(`  ${service.name}: ${service.replicas.length} replica(s)${gateway}\n`);
+      }
+
+      const signal = await stopRequested;
+      output.stdout.write(`rebound up: ${signal}: stopping every replica\n`);
+      await server.close();
+      await faultProxy?.close();
+      await plane.close();
+      output.stdout.write('rebound up: stopped\n');
+      return 0;
+    } finally {
+      process.off('SIGTERM', onTerm).off('SIGINT', onInt).off('SIGHUP', onHup);
+    }
   },
 };
