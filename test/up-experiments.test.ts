@@ -108,6 +108,51 @@ expect: { recoveredWithinMs: 2000 }
     assert.ok((await latencyOf(gatewayPort)) < 200, 'no latency left after the abort');
   });
 
+  it('a tripped guard: the faults are gone within 100 ms of the trip, timed from the breach', async (t) => {
+    // The breach is a metric posted at a known moment. The guard looks every 100 ms, so it trips at
+    // most 100 ms after the breach and must have removed the faults 100 ms later: 200 ms from the
+    // breach, plus 50 ms for the HTTP round trips that time it.
+    const { rebound, gatewayPort } = await start();
+    const { body } = await rebound.api('/api/chaos/experiments', {
+      body: {
+        title: 'Latency until the operator says stop',
+        target: 'web',
+        steadyState: [{ http: { path: '/', expectStatus: 200 } }],
+        method: [{ fault: { latency: { ms: 400 } }, durationMs: 60000 }],
+        abortWhen: [{ metric: 'stop_chaos', op: 'gt', value: 0 }],
+      },
+    });
+    await until(async () => (await latencyOf(gatewayPort)) >= 350, 'the latency injected', 10_000);
+
+    const breachAt = Date.now();
+    await rebound.api('/api/events', { body: { service: 'web', metrics: { stop_chaos: 1 } } });
+    // A request started every 5 ms after the breach is held by the latency until the toxic goes
+    // (removing it lets what it held through): the first answer marks the moment it went.
+    let goneAt: number | undefined;
+    const probes: Promise<void>[] = [];
+    while (goneAt === undefined && Date.now() - breachAt < 2000) {
+      probes.push(latencyOf(gatewayPort).then(() => void (goneAt ??= Date.now())));
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await Promise.all(probes);
+    assert.ok(
+      goneAt !== undefined && goneAt - breachAt <= 250,
+      `gone ${goneAt! - breachAt} ms after the breach`,
+    );
+
+    await until(
+      async () => (await rebound.api(`/api/chaos/runs/${body.id}`)).body.status === 'aborted',
+      'aborted',
+      10_000,
+    );
+    const journal = (await rebound.api(`/api/chaos/runs/${body.id}`)).body;
+    assert.match(journal.reason, /guard stop_chaos > 0 tripped/);
+    const removedAt = Date.parse(journal.activities[0].end);
+    assert.equal(journal.activities[0].status, 'stopped');
+    assert.ok(removedAt - breachAt <= 250, `removed ${removedAt - breachAt} ms after the breach`);
+    t.diagnostic(`breach → removed ${removedAt - breachAt} ms, first answer ${goneAt - breachAt} ms`);
+  });
+
   it('the emergency stop removes every fault of a running experiment', async () => {
     const { rebound, gatewayPort } = await start();
     const { body } = await rebound.api('/api/chaos/experiments', {
