@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { freePort, reboundUp, root, type RunningRebound, stopStarted } from './support/reboundUp.ts';
@@ -25,9 +25,13 @@ function cli(args: string[]): Promise<{ code: number | null; stdout: string; std
   });
 }
 
-async function start(): Promise<{ rebound: RunningRebound; gatewayPort: number }> {
-  const gatewayPort = await freePort();
-  const rebound = await reboundUp(`store: sqlite:\${DIR}/state.db
+async function start(again?: {
+  directory: string;
+  gatewayPort: number;
+}): Promise<{ rebound: RunningRebound; gatewayPort: number }> {
+  const gatewayPort = again?.gatewayPort ?? (await freePort());
+  const rebound = await reboundUp(
+    `store: sqlite:\${DIR}/state.db
 server: { port: \${API_PORT} }
 services:
   web:
@@ -37,7 +41,9 @@ services:
     health: { http: { path: /health, timeoutMs: 300 }, intervalMs: 200, failureThreshold: 2 }
     stopGraceMs: 2000
 policies: []
-`);
+`,
+    { directory: again?.directory },
+  );
   await until(
     async () => (await rebound.api('/api/services/web')).body.state === 'healthy',
     'web healthy',
@@ -50,6 +56,15 @@ async function latencyOf(port: number): Promise<number> {
   const started = performance.now();
   await (await fetch(`http://127.0.0.1:${port}/`)).arrayBuffer();
   return performance.now() - started;
+}
+
+/** The process state letter of /proc/<pid>/stat: 'T' when stopped by SIGSTOP; undefined when gone. */
+function processState(pid: number): string | undefined {
+  try {
+    return /\) (\S)/.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'))?.[1];
+  } catch {
+    return undefined;
+  }
 }
 
 describe('chaos experiments against rebound up', () => {
@@ -172,5 +187,31 @@ expect: { recoveredWithinMs: 2000 }
       'interrupted',
       10_000,
     );
+  });
+
+  it('a kill -9 of rebound up mid-run leaves no fault behind; the next start marks the run interrupted', async () => {
+    const { rebound, gatewayPort } = await start();
+    const pids = (await rebound.api('/api/services/web')).body.replicas.map((r: { pid: number }) => r.pid);
+    const { body } = await rebound.api('/api/chaos/experiments', {
+      body: {
+        title: 'A paused replica',
+        target: 'web',
+        steadyState: [{ http: { path: '/', expectStatus: 200 } }],
+        method: [{ fault: { pause: { replicas: 1 } }, durationMs: 3000 }, { wait: 60000 }],
+      },
+    });
+    await until(() => pids.some((pid: number) => processState(pid) === 'T'), 'a replica paused', 10_000);
+    const paused = pids.find((pid: number) => processState(pid) === 'T');
+    await rebound.stop('SIGKILL');
+
+    // Nobody is left to send SIGCONT but the watchdog: the pause expires 5 s after its planned 3 s
+    // end, and the watchdog resumes it 1 s after that.
+    await until(() => processState(paused) !== 'T', 'the paused replica resumed', 15_000);
+    assert.ok(processState(paused) !== undefined, 'resumed, not killed: the next start stops it');
+
+    const next = await start({ directory: rebound.directory, gatewayPort });
+    const journal = (await next.rebound.api(`/api/chaos/runs/${body.id}`)).body;
+    assert.equal(journal.status, 'interrupted');
+    await until(() => processState(paused) === undefined, 'the orphan stopped by the next start', 10_000);
   });
 });

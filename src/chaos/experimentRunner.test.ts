@@ -166,9 +166,10 @@ method:
 `);
     const journal = await settle(runExperiment(run, target, { clock }), clock);
     assert.equal(journal.status, 'completed');
+    // Each fault may outlive the run by 5 s at most: the held one the rest of the method, 3 s.
     assert.deepEqual(state.injected, [
-      { kind: 'down', intensity: 1, at: 0 },
-      { kind: 'latency', intensity: 0.5, at: 0 },
+      { kind: 'down', intensity: 1, at: 0, expiresInMs: 3_000 + 5_000 },
+      { kind: 'latency', intensity: 0.5, at: 0, expiresInMs: 1_000 + 5_000 },
     ]);
     assert.deepEqual(state.removed, [
       { kind: 'latency', at: 1_000 },

@@ -30,12 +30,15 @@ import type {
   Experiment,
   ExperimentProgress,
   Journal,
+  MethodStep,
   SteadyStateResult,
 } from './experimentTypes.ts';
 
 export const EXPERIMENT_RUNNER_DEFAULTS = Object.freeze({
   /** How often `abortWhen` is checked. */
   guardIntervalMs: 100,
+  /** A fault expires by itself this long after the run planned to remove it (see ChaosTarget). */
+  faultExpiryMarginMs: 5_000,
   /** How often the steady state is probed while waiting for recovery. */
   recoveryPollMs: 100,
   /** How long recovery is awaited without an expectation. */
@@ -262,7 +265,8 @@ export function startExperiment(
         emit(`injecting ${name}`);
         let fault: ActiveFault;
         try {
-          fault = await target.injectFault(service, step.fault, step.intensity);
+          const expiresInMs = plannedMs(experiment.method, index) + D.faultExpiryMarginMs;
+          fault = await target.injectFault(service, step.fault, step.intensity, expiresInMs);
         } catch (error) {
           endActivity(activity, 'failed', clock.now(), `could not inject it: ${messageOf(error)}`);
           throw new Error(`could not inject ${name}: ${messageOf(error)}`, { cause: error });
@@ -403,4 +407,15 @@ export function startExperiment(
     done,
     interrupt: (reason = 'emergency stop') => halt('interrupted', reason),
   };
+}
+
+/** How long the fault step at `index` is meant to last: its duration, else the rest of the method. */
+function plannedMs(method: readonly MethodStep[], index: number): number {
+  const step = method[index]!;
+  if (step.kind === 'fault' && step.durationMs !== undefined) return step.durationMs;
+  let total = 0;
+  for (const next of method.slice(index + 1)) {
+    total += next.kind === 'wait' ? next.ms : (next.durationMs ?? 0);
+  }
+  return total;
 }

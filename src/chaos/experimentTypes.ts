@@ -96,7 +96,16 @@ export interface ChaosTarget {
   request(service: string, path: string, timeoutMs: number): Promise<{ status: number; ms: number }>;
   hasOpenIncident(service: string): boolean;
   replicaPids(service: string): number[];
-  injectFault(service: string, fault: FaultSpec, intensity: number): Promise<ActiveFault>;
+  /**
+   * `expiresInMs`: the fault must end by itself that long after injection even if nobody removes it
+   * (the runner's process died), so a crash never leaves it behind.
+   */
+  injectFault(
+    service: string,
+    fault: FaultSpec,
+    intensity: number,
+    expiresInMs: number,
+  ): Promise<ActiveFault>;
   /** Runs a control-plane action (`restart-service`, …); answers what it did. */
   runAction(service: string, action: string, params: Record<string, unknown>): Promise<string>;
 }

@@ -106,15 +106,17 @@ export function pauseProcesses(
   problems.throwIfAny();
   const clock = options.clock ?? systemClock;
 
+  // The watchdog first: a crash between the SIGSTOP and its start would leave nobody to resume them.
+  const watchdog =
+    options.watchdog !== false && pids.length > 0 ? startWatchdog(pids, durationMs) : undefined;
   const stopped: number[] = [];
   try {
     for (const pid of pids) if (send(pid, 'SIGSTOP')) stopped.push(pid);
   } catch (error) {
     resume(stopped);
+    endWatchdog(watchdog);
     throw error;
   }
-  const watchdog =
-    options.watchdog !== false && stopped.length > 0 ? startWatchdog(stopped, durationMs) : undefined;
   return boundedFault(clock, durationMs, () => {
     resume(stopped);
     endWatchdog(watchdog);

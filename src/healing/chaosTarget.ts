@@ -14,7 +14,7 @@ import type { ControlPlane } from './controlPlaneTypes.ts';
 import type { Gateway } from './gateway.ts';
 import type { HttpToxicInput } from './gatewayToxics.ts';
 
-/** Process faults last until the run removes them; this bounds them if it never does. */
+/** The longest a process fault may last, whatever the run planned. */
 const PROCESS_FAULT_LIMIT_MS = 600_000;
 
 export interface ControlPlaneChaosTargetOptions {
@@ -60,7 +60,14 @@ export function controlPlaneChaosTarget(options: ControlPlaneChaosTargetOptions)
     };
   }
 
-  async function inject(service: string, fault: FaultSpec, intensity: number): Promise<ActiveFault> {
+  async function inject(
+    service: string,
+    fault: FaultSpec,
+    intensity: number,
+    expiresInMs: number,
+  ): Promise<ActiveFault> {
+    // Process faults outlive this process if it dies (a paused replica stays paused): bound them.
+    const limitMs = Math.min(PROCESS_FAULT_LIMIT_MS, Math.max(1, Math.ceil(expiresInMs)));
     switch (fault.kind) {
       case 'kill': {
         const pids = healthyPids(service, fault.replicas);
@@ -69,21 +76,21 @@ export function controlPlaneChaosTarget(options: ControlPlaneChaosTargetOptions)
       }
       case 'pause': {
         const pids = healthyPids(service, fault.replicas);
-        const paused = pauseProcesses(pids, PROCESS_FAULT_LIMIT_MS);
+        const paused = pauseProcesses(pids, limitMs);
         return {
           description: `paused pid ${pids.join(', ')} of ${service}`,
           remove: async () => paused.stop(),
         };
       }
       case 'cpu': {
-        const load = cpuPressure({ workers: fault.workers, durationMs: PROCESS_FAULT_LIMIT_MS });
+        const load = cpuPressure({ workers: fault.workers, durationMs: limitMs });
         return {
           description: `${fault.workers} busy CPU worker(s) beside ${service}`,
           remove: async () => load.stop(),
         };
       }
       case 'memory': {
-        const held = memoryPressure({ mb: fault.mb, durationMs: PROCESS_FAULT_LIMIT_MS });
+        const held = memoryPressure({ mb: fault.mb, durationMs: limitMs });
         return { description: `${fault.mb} MB held beside ${service}`, remove: async () => held.stop() };
       }
       case 'down':

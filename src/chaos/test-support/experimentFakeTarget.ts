@@ -13,7 +13,8 @@ export interface FakeTargetState {
   pids: number[];
   /** Faults currently in place, by kind. */
   active: Set<string>;
-  injected: { kind: string; intensity: number; at: number }[];
+  /** `expiresInMs`: how long the run let the fault live unremoved. */
+  injected: { kind: string; intensity: number; at: number; expiresInMs: number }[];
   removed: { kind: string; at: number }[];
   actions: { action: string; params: Record<string, unknown>; at: number }[];
   /** Actions that throw. */
@@ -48,12 +49,12 @@ export function fakeTarget(clock: Clock, initial: Partial<FakeTargetState> = {})
     request: async () => ({ status: state.status(), ms: 3 }),
     hasOpenIncident: () => state.incident,
     replicaPids: () => state.pids,
-    async injectFault(_service, fault, intensity): Promise<ActiveFault> {
+    async injectFault(_service, fault, intensity, expiresInMs): Promise<ActiveFault> {
       if (state.injectDelayMs > 0) {
         await new Promise<void>((resolve) => clock.setTimeout(resolve, state.injectDelayMs));
       }
       if (state.failingFaults.has(fault.kind)) throw new Error(`cannot inject ${fault.kind}`);
-      state.injected.push({ kind: fault.kind, intensity, at: clock.now() });
+      state.injected.push({ kind: fault.kind, intensity, at: clock.now(), expiresInMs });
       if (fault.kind !== 'kill') state.active.add(fault.kind);
       state.onInject?.(fault);
       return {
