@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -65,6 +65,44 @@ policies:
         { path: 'services.api.replicas.count', line: 2, column: 41, message: 'must be an integer, got 1.5' },
       ],
     });
+  });
+
+  it('checks the experiment files of chaos.schedules, read next to the config file, exit 1', () => {
+    const experiments = join(dir, 'experiments');
+    mkdirSync(experiments);
+    writeFileSync(
+      join(experiments, 'boom.yaml'),
+      'title: boom\ntarget: api\nmethod: [{ fault: { boom: {} } }]\n',
+    );
+    writeFileSync(
+      join(experiments, 'ok.yaml'),
+      'title: ok\ntarget: api\nmethod: [{ fault: { kill: {} } }]\n',
+    );
+    const file = join(dir, 'scheduled.yaml');
+    writeFileSync(
+      file,
+      `services:
+  api: { command: node server.js }
+chaos:
+  schedules:
+    - { experiment: experiments/ok.yaml, cron: "0 3 * * 1-5", timezone: UTC }
+    - { experiment: experiments/boom.yaml, every: 3600000 }
+`,
+    );
+    const result = rebound('validate', file);
+    assert.equal(result.code, 1, result.stderr);
+    assert.deepEqual(result.stderr.trimEnd().split('\n'), [
+      `${file}:6:21 chaos.schedules.1.experiment: experiments/boom.yaml: method.0.fault.boom: is not a known fault, expected one of kill, pause, latency, http-error, fail-first, down, bandwidth, reset-peer, cpu, memory`,
+      `${file}: invalid (1 problem)`,
+    ]);
+    writeFileSync(
+      file,
+      readFileSync(file, 'utf8').replace('experiments/boom.yaml', 'experiments/ok.yaml, name: hourly'),
+    );
+    const fixed = rebound('validate', file);
+    assert.equal(fixed.stderr, '');
+    assert.equal(fixed.stdout, `${file}: valid (1 service, 0 policies)\n`);
+    assert.equal(fixed.code, 0);
   });
 
   it('reports an unreadable file clearly, exit 1', () => {

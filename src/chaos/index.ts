@@ -11,6 +11,7 @@ export * from './toxicsStages.ts';
 export * from './toxiproxyApi.ts';
 export * from './experimentRunner.ts';
 export * from './experimentRuns.ts';
+export * from './experimentSchedule.ts';
 export * from './experimentSchema.ts';
 export * from './experimentTypes.ts';
 export { CHAOS_RUN_RECORD_KIND, conditionHolds, describeFault } from './experimentJournal.ts';

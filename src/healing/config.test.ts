@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -491,4 +491,121 @@ describe('loadConfig', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+describe('chaos.schedules', () => {
+  const KILL = `title: kill one
+target: api
+method: [{ fault: { kill: { replicas: 1 } } }]
+blastRadius: { maxReplicas: 2, maxPercent: 25 }
+`;
+  const withSchedules = (schedules: string) =>
+    `services:\n  api: { command: node server.js, replicas: 4 }\nchaos:\n  schedules:\n${schedules}`;
+
+  function inDirectory(files: Record<string, string>, run: (dir: string) => Promise<void> | void) {
+    return async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'rebound-schedules-'));
+      try {
+        mkdirSync(join(dir, 'experiments'));
+        for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+        await run(dir);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    };
+  }
+
+  it(
+    'reads each experiment relative to the config file, merges the blast radius, defaults the name',
+    inDirectory(
+      {
+        'experiments/kill-replica.yaml': KILL,
+        'experiments/kill.json': JSON.stringify({ title: 'json', target: 'api', method: [{ wait: 10 }] }),
+      },
+      async (dir) => {
+        const file = join(dir, 'rebound.yaml');
+        writeFileSync(
+          file,
+          withSchedules(`    - { experiment: experiments/kill-replica.yaml, every: 3600000, blastRadius: { maxReplicas: 1, maxPercent: 50 } }
+    - { experiment: experiments/kill.json, cron: "0 3 * * 1-5", timezone: Europe/Paris, name: nightly, enabled: false }
+`),
+        );
+        const config = await loadConfig(file, { env: {} });
+        const [first, second] = config.chaos.schedules;
+        assert.equal(config.chaos.schedules.length, 2);
+        assert.equal(first!.name, 'kill-replica');
+        assert.equal(first!.file, 'experiments/kill-replica.yaml');
+        assert.equal(first!.every, 3_600_000);
+        assert.equal(first!.cron, undefined);
+        assert.equal(first!.enabled, true);
+        assert.equal(first!.experiment.title, 'kill one');
+        assert.deepEqual(
+          first!.experiment.blastRadius,
+          { maxReplicas: 1, maxPercent: 25 },
+          'the stricter of each',
+        );
+        assert.deepEqual(
+          { ...second, experiment: second!.experiment.title },
+          {
+            name: 'nightly',
+            file: 'experiments/kill.json',
+            experiment: 'json',
+            every: undefined,
+            cron: '0 3 * * 1-5',
+            timezone: 'Europe/Paris',
+            enabled: false,
+          },
+        );
+        assert.deepEqual(parseConfig(minimal, { env: {} }).chaos.schedules, [], 'none by default');
+      },
+    ),
+  );
+
+  it(
+    'reports every problem of the schedules and of their experiment files at once, with paths',
+    inDirectory(
+      {
+        'experiments/boom.yaml': 'title: boom\ntarget: api\nmethod: [{ fault: { boom: {} } }]\n',
+        'experiments/reboot.yaml': 'title: reboot\ntarget: api\nmethod: [{ wait: 1 }]\nrollbacks: [reboot]\n',
+        'experiments/elsewhere.yaml': 'title: elsewhere\ntarget: billing\nmethod: [{ wait: 1 }]\n',
+        'experiments/ok.yaml': KILL,
+      },
+      (dir) => {
+        const problems = (() => {
+          try {
+            parseConfig(
+              withSchedules(`    - { experiment: experiments/boom.yaml, every: 60000 }
+    - { experiment: experiments/missing.yaml, every: 60000 }
+    - { experiment: experiments/elsewhere.yaml, every: 60000 }
+    - { experiment: experiments/ok.yaml }
+    - { experiment: experiments/ok.yaml, every: 500, cron: "* * * * *" }
+    - { experiment: experiments/ok.yaml, cron: "0 3 * * 8", name: bad-cron }
+    - { experiment: experiments/ok.yaml, cron: "0 3 * * *", timezone: Mars/Olympus, name: bad-zone }
+    - { experiment: experiments/ok.yaml, every: 60000, timezone: UTC, name: zone-without-cron }
+    - { experiment: experiments/reboot.yaml, every: 60000 }
+`),
+              { env: {}, source: join(dir, 'rebound.yaml') },
+            );
+          } catch (error) {
+            assert.ok(isConfigError(error));
+            return error.problems.map((problem) => `${problem.line} ${problem.path}: ${problem.message}`);
+          }
+          assert.fail('expected the config to be rejected');
+        })();
+        assert.deepEqual(problems, [
+          '5 chaos.schedules.0.experiment: experiments/boom.yaml: method.0.fault.boom: is not a known fault, expected one of kill, pause, latency, http-error, fail-first, down, bandwidth, reset-peer, cpu, memory',
+          '6 chaos.schedules.1.experiment: cannot read experiments/missing.yaml (ENOENT)',
+          '7 chaos.schedules.2.experiment: experiments/elsewhere.yaml: target: unknown service "billing"',
+          '8 chaos.schedules.3: give exactly one of every (milliseconds) and cron (a pattern)',
+          '9 chaos.schedules.4: give exactly one of every (milliseconds) and cron (a pattern)',
+          '9 chaos.schedules.4.experiment: the schedule name "ok" duplicates that of chaos.schedules.3; give each a distinct name',
+          '9 chaos.schedules.4.every: must be >= 1000, got 500',
+          '10 chaos.schedules.5.cron: is not a valid cron pattern: Invalid value for dayOfWeek: 8',
+          '11 chaos.schedules.6.timezone: unknown time zone "Mars/Olympus", expected an IANA name such as Europe/Paris or UTC',
+          '12 chaos.schedules.7.timezone: applies only to a cron schedule',
+          '13 chaos.schedules.8.experiment: experiments/reboot.yaml: rollbacks.0: unknown action "reboot", expected one of restart-service, start-service, stop-service, scale',
+        ]);
+      },
+    ),
+  );
 });

@@ -1,9 +1,11 @@
 // Loads rebound.yaml: YAML with positions, `${ENV}` substitution, schema and cross-field checks, defaults.
 
 import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
+import { type Experiment, withBlastRadius } from '../chaos/index.ts';
 import { splitCommand } from './commandLine.ts';
-import { crossCheck } from './configChecks.ts';
+import { checkSchedules, crossCheck, scheduleName } from './configChecks.ts';
 import { substituteEnv } from './configEnv.ts';
 import {
   ConfigError,
@@ -16,10 +18,19 @@ import {
 } from './configErrors.ts';
 import { rememberSecrets } from './configRedact.ts';
 import { CONFIG_DEFAULTS, configSchema, type ParsedConfig, type ParsedService } from './configSchema.ts';
-import type { HealthProbe, PolicyConfig, ReboundConfig, ServiceConfig } from './configTypes.ts';
+import type {
+  ChaosScheduleConfig,
+  HealthProbe,
+  PolicyConfig,
+  ReboundConfig,
+  ServiceConfig,
+} from './configTypes.ts';
 
 export interface ParseConfigOptions {
-  /** Named in messages (`rebound.yaml:12:7 …`); default `'rebound.yaml'`. */
+  /**
+   * Named in messages (`rebound.yaml:12:7 …`); default `'rebound.yaml'`. The experiment files of
+   * `chaos.schedules` are read relative to its directory.
+   */
   source?: string;
   /** Where `${NAME}` is looked up; default `process.env`. */
   env?: Readonly<Record<string, string | undefined>>;
@@ -95,6 +106,8 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Reb
   if (!result.success)
     for (const issue of result.error.issues) followOn.push(...issueMessages(issue, mayShow));
   for (const problem of crossCheck(substitution.value)) followOn.push({ atKey: false, ...problem });
+  const scheduled = checkSchedules(substitution.value, dirname(source));
+  for (const problem of scheduled.problems) followOn.push({ atKey: false, ...problem });
   // A missing variable left an empty string behind: what the schema says about it is noise.
   const unset = new Set(substitution.problems.map((problem) => joinPath(problem.path)));
   found.push(...followOn.filter((problem) => !unset.has(joinPath(problem.path))));
@@ -117,7 +130,7 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Reb
     throw new ConfigError(source, problems);
   }
 
-  const config = resolve(result.data, source);
+  const config = resolve(result.data, source, scheduled.experiments);
   rememberSecrets(config, substitution.secrets);
   return config;
 }
@@ -139,7 +152,11 @@ function literalSecrets(value: unknown): string[] {
   return secrets;
 }
 
-function resolve(parsed: ParsedConfig, source: string): ReboundConfig {
+function resolve(
+  parsed: ParsedConfig,
+  source: string,
+  experiments: ReadonlyMap<number, Experiment>,
+): ReboundConfig {
   const names = Object.keys(parsed.services);
   const services: Record<string, ServiceConfig> = {};
   for (const name of names) services[name] = resolveService(name, parsed.services[name]!);
@@ -167,7 +184,19 @@ function resolve(parsed: ParsedConfig, source: string): ReboundConfig {
       webhook: { ...entry.webhook, routingKey: entry.webhook.routingKey },
     })),
     incidents: parsed.incidents,
-    chaos: { proxyApi: parsed.chaos.proxyApi, proxies: parsed.chaos.proxies },
+    chaos: {
+      proxyApi: parsed.chaos.proxyApi,
+      proxies: parsed.chaos.proxies,
+      schedules: parsed.chaos.schedules.map((schedule, index): ChaosScheduleConfig => ({
+        name: scheduleName(schedule.name, schedule.experiment),
+        file: schedule.experiment,
+        experiment: withBlastRadius(experiments.get(index)!, schedule.blastRadius),
+        every: schedule.every,
+        cron: schedule.cron,
+        timezone: schedule.timezone,
+        enabled: schedule.enabled,
+      })),
+    },
   };
 }
 

@@ -1,8 +1,19 @@
-// Checks across fields of rebound.yaml (references, cycles, ports, bounds) that a per-field schema cannot make.
+// Checks across fields of rebound.yaml (references, cycles, ports, bounds) that a per-field schema
+// cannot make, and the experiment files its chaos schedules name.
 
+import { readFileSync } from 'node:fs';
+import { basename, extname, resolve } from 'node:path';
+import {
+  cronProblem,
+  type Experiment,
+  isExperimentError,
+  parseExperiment,
+  timezoneProblem,
+} from '../chaos/index.ts';
 import { CommandLineError, splitCommand } from './commandLine.ts';
 import type { PathSegment } from './configErrors.ts';
 import { CONFIG_DEFAULTS } from './configSchema.ts';
+import { EXPERIMENT_ROLLBACK_ACTIONS } from './configTypes.ts';
 
 export interface CheckProblem {
   readonly path: readonly PathSegment[];
@@ -178,6 +189,81 @@ export function crossCheck(document: unknown): CheckProblem[] {
   });
 
   return problems;
+}
+
+/** A schedule's name: the one given, else its experiment file's base name without the extension. */
+export function scheduleName(name: unknown, file: string): string {
+  return typeof name === 'string' ? name : basename(file, extname(file));
+}
+
+/**
+ * Reads and checks the experiment of every `chaos.schedules` entry (paths relative to `directory`),
+ * and the rules of a schedule the schema cannot say; answers the experiments parsed, by index.
+ */
+export function checkSchedules(
+  document: unknown,
+  directory: string,
+): { problems: CheckProblem[]; experiments: Map<number, Experiment> } {
+  const problems: CheckProblem[] = [];
+  const experiments = new Map<number, Experiment>();
+  const root = asObject(document);
+  const services = new Set(Object.keys(asObject(root?.services) ?? {}));
+  const names = new Map<string, number>();
+  asArray(asObject(root?.chaos)?.schedules).forEach((value, index) => {
+    const schedule = asObject(value);
+    if (!schedule) return;
+    const at = (...rest: PathSegment[]): PathSegment[] => ['chaos', 'schedules', index, ...rest];
+    const add = (path: PathSegment[], message: string) => problems.push({ path, message });
+
+    if ((schedule.every === undefined) === (schedule.cron === undefined)) {
+      add(at(), 'give exactly one of every (milliseconds) and cron (a pattern)');
+    }
+    let timezoneKnown = true;
+    if (typeof schedule.timezone === 'string') {
+      if (schedule.cron === undefined) add(at('timezone'), 'applies only to a cron schedule');
+      const problem = timezoneProblem(schedule.timezone);
+      if (problem) add(at('timezone'), problem);
+      timezoneKnown = problem === undefined;
+    }
+    if (typeof schedule.cron === 'string' && timezoneKnown) {
+      const timezone = typeof schedule.timezone === 'string' ? schedule.timezone : undefined;
+      const problem = cronProblem(schedule.cron, timezone);
+      if (problem) add(at('cron'), `is not a valid cron pattern: ${problem}`);
+    }
+
+    const file = schedule.experiment;
+    if (typeof file !== 'string' || file === '') return;
+    const name = scheduleName(schedule.name, file);
+    const first = names.get(name);
+    if (first !== undefined) {
+      add(
+        at(typeof schedule.name === 'string' ? 'name' : 'experiment'),
+        `the schedule name ${JSON.stringify(name)} duplicates that of chaos.schedules.${first}; give each a distinct name`,
+      );
+    } else names.set(name, index);
+
+    let text: string;
+    try {
+      text = readFileSync(resolve(directory, file), 'utf8');
+    } catch (error) {
+      const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      add(at('experiment'), `cannot read ${file} (${reason})`);
+      return;
+    }
+    try {
+      const experiment = parseExperiment(text, { source: file, actions: EXPERIMENT_ROLLBACK_ACTIONS });
+      if (!services.has(experiment.target)) {
+        add(at('experiment'), `${file}: target: unknown service ${JSON.stringify(experiment.target)}`);
+      } else experiments.set(index, experiment);
+    } catch (error) {
+      if (!isExperimentError(error)) throw error;
+      // One problem per problem of the file, each with its own path in it.
+      for (const problem of error.problems) {
+        add(at('experiment'), `${file}: ${problem.path ? `${problem.path}: ` : ''}${problem.message}`);
+      }
+    }
+  });
+  return { problems, experiments };
 }
 
 function checkCommand(

@@ -1,6 +1,7 @@
 // The schema of rebound.yaml (zod, strict: an unknown field is an error) with the defaults of SPEC 4.1.
 
 import { z } from 'zod';
+import { SCHEDULE_MIN_EVERY_MS } from '../chaos/index.ts';
 import { CIRCUIT_BREAKER_DEFAULTS } from '../policies/index.ts';
 import { CommandLineError, splitCommand } from './commandLine.ts';
 import {
@@ -371,6 +372,24 @@ export const configSchema = z.strictObject({
             name: text(),
             listen: text(),
             upstream: text(),
+            enabled: z.boolean().default(true),
+          }),
+        )
+        .default([]),
+      schedules: z
+        .array(
+          z.strictObject({
+            experiment: text(),
+            every: integer().min(SCHEDULE_MIN_EVERY_MS).optional(),
+            cron: text().optional(),
+            timezone: text().optional(),
+            blastRadius: z
+              .strictObject({
+                maxReplicas: integer().min(0).optional(),
+                maxPercent: z.number().min(0).max(100).optional(),
+              })
+              .optional(),
+            name: text().optional(),
             enabled: z.boolean().default(true),
           }),
         )

@@ -1,5 +1,6 @@
 // The shape of a loaded rebound.yaml: every field resolved, every default applied.
 
+import type { Experiment } from '../chaos/index.ts';
 import type { CircuitTripOptions } from '../policies/index.ts';
 
 /** The healing actions a policy may run, in the order the docs list them. */
@@ -15,6 +16,14 @@ export const ACTIONS = [
   'exec',
 ] as const;
 export type ActionName = (typeof ACTIONS)[number];
+
+/** The control-plane actions an experiment's rollbacks may name (the chaos target runs these). */
+export const EXPERIMENT_ROLLBACK_ACTIONS = [
+  'restart-service',
+  'start-service',
+  'stop-service',
+  'scale',
+] as const;
 
 export const CONDITION_OPS = ['gt', 'gte', 'lt', 'lte', 'eq', 'neq'] as const;
 export type ConditionOp = (typeof CONDITION_OPS)[number];
@@ -210,6 +219,21 @@ export interface IncidentsConfig {
   readonly severity: readonly SeverityRule[];
 }
 
+/** An experiment run on a schedule by `rebound up`: every `every` ms, or when `cron` matches. */
+export interface ChaosScheduleConfig {
+  /** Unique; default the experiment file's base name without its extension. */
+  readonly name: string;
+  /** The experiment file as written (relative to the config file's directory). */
+  readonly file: string;
+  /** The parsed experiment, its blast radius the stricter of its own and the schedule's. */
+  readonly experiment: Experiment;
+  readonly every: number | undefined;
+  readonly cron: string | undefined;
+  /** IANA time zone of `cron`; `undefined`: the machine's local time. */
+  readonly timezone: string | undefined;
+  readonly enabled: boolean;
+}
+
 export interface ChaosConfig {
   /** The Toxiproxy-compatible API; `undefined`: not served by `rebound up`. */
   readonly proxyApi: { readonly host: string; readonly port: number } | undefined;
@@ -219,6 +243,8 @@ export interface ChaosConfig {
     readonly upstream: string;
     readonly enabled: boolean;
   }[];
+  /** Experiments `rebound up` runs on a schedule (read once at start; a reload does not change them). */
+  readonly schedules: readonly ChaosScheduleConfig[];
 }
 
 export interface ServerConfig {

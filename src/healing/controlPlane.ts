@@ -3,7 +3,7 @@
 // answers the ControlPlane interface the HTTP API and the CLI use.
 
 import { readFileSync } from 'node:fs';
-import { type ChaosRuns, chaosRuns } from '../chaos/index.ts';
+import { type ChaosRuns, chaosRuns, type ExperimentScheduler, experimentScheduler } from '../chaos/index.ts';
 import { BreakerRegistry, type Clock, systemClock } from '../policies/index.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { builtInActions } from './actions.ts';
@@ -85,6 +85,7 @@ class ReboundControlPlane implements ControlPlane {
   readonly version = VERSION;
   readonly breakers: BreakerRegistry;
   readonly chaos: ChaosRuns;
+  readonly chaosSchedules: ExperimentScheduler;
   readonly #options: StartControlPlaneOptions;
   readonly #store: Store;
   readonly #ownsStore: boolean;
@@ -160,6 +161,18 @@ class ReboundControlPlane implements ControlPlane {
       onProgress: ({ journal, message }) =>
         this.#log(`rebound: chaos ${journal.id} (${journal.title}): ${message}`),
     });
+    // Built from the config at start: a reload leaves the schedules as they were.
+    this.chaosSchedules = experimentScheduler({
+      runs: this.chaos,
+      schedules: this.config.chaos.schedules,
+      clock: this.#clock,
+      onEvent: (event) =>
+        this.#log(
+          event.kind === 'started'
+            ? `rebound: chaos schedule ${event.schedule} started run ${event.runId}`
+            : `rebound: chaos schedule ${event.schedule} skipped: ${event.reason}`,
+        ),
+    });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -188,11 +201,15 @@ class ReboundControlPlane implements ControlPlane {
     const every = this.#options.evaluateEveryMs ?? 1000;
     this.#timers.push(setInterval(() => this.#tick(), every));
     this.#tick();
+    // Once the services run: a scheduled experiment has something to break.
+    this.chaosSchedules.start();
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    // First: no scheduled run may start while everything else stops.
+    this.chaosSchedules.stop();
     for (const timer of this.#timers) clearInterval(timer);
     for (const unsubscribe of this.#unsubscribe) unsubscribe();
     this.#engine.close();

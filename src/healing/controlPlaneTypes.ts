@@ -1,7 +1,7 @@
 // What the control plane shows and accepts: the views the HTTP API, the CLI and the dashboard
 // read, and the ControlPlane interface `rebound up` implements. Times in views are ISO 8601 text.
 
-import type { ChaosRuns } from '../chaos/index.ts';
+import type { ChaosRuns, ScheduleView } from '../chaos/index.ts';
 import type { BreakerRegistry } from '../policies/index.ts';
 import type { ActionName, ReboundConfig } from './configTypes.ts';
 
@@ -142,6 +142,8 @@ export interface ControlPlane {
   readonly breakers: BreakerRegistry;
   /** Chaos experiments against the services (SPEC 5): start, journals, emergency stop. */
   readonly chaos: ChaosRuns;
+  /** The experiments of `chaos.schedules`, as configured at start (a reload does not change them). */
+  readonly chaosSchedules: { list(): ScheduleView[] };
   services(): ServiceView[];
   /** Throws UnknownServiceError. */
   service(name: string): ServiceView;

@@ -1,14 +1,11 @@
-// /api/chaos: experiments started against the control plane's services, their journals, and the
-// emergency stop (SPEC 5).
+// /api/chaos: experiments started against the control plane's services, their journals, the
+// schedules that start them, and the emergency stop (SPEC 5).
 
 import { isExperimentError, validateExperiment } from '../chaos/index.ts';
-import { type ControlPlane, NotFoundError } from '../healing/index.ts';
+import { type ControlPlane, EXPERIMENT_ROLLBACK_ACTIONS, NotFoundError } from '../healing/index.ts';
 import type { Route } from './apiTypes.ts';
 import { jsonResponse } from './responses.ts';
 import { invalidBody, requireService } from './validation.ts';
-
-/** The actions an experiment's rollbacks may name. */
-const ROLLBACK_ACTIONS = ['restart-service', 'start-service', 'stop-service', 'scale'];
 
 export function chaosRoutes(controlPlane: ControlPlane): Route[] {
   return [
@@ -19,7 +16,7 @@ export function chaosRoutes(controlPlane: ControlPlane): Route[] {
       handle({ body }) {
         let experiment;
         try {
-          experiment = validateExperiment(body, { source: 'body', actions: ROLLBACK_ACTIONS });
+          experiment = validateExperiment(body, { source: 'body', actions: EXPERIMENT_ROLLBACK_ACTIONS });
         } catch (error) {
           if (isExperimentError(error)) throw invalidBody(error.problems);
           throw error;
@@ -41,6 +38,11 @@ export function chaosRoutes(controlPlane: ControlPlane): Route[] {
         if (!run) throw new NotFoundError(`no chaos run with id ${JSON.stringify(params.id)}`);
         return jsonResponse(200, run);
       },
+    },
+    {
+      method: 'GET',
+      path: '/api/chaos/schedules',
+      handle: () => jsonResponse(200, { schedules: controlPlane.chaosSchedules.list() }),
     },
     {
       method: 'POST',

@@ -16,8 +16,8 @@ import {
   type ServiceView,
   UnknownServiceError,
 } from '../../src/healing/index.ts';
-import { chaosRuns } from '../../src/chaos/index.ts';
-import { BreakerRegistry } from '../../src/policies/index.ts';
+import { chaosRuns, experimentScheduler, parseExperiment } from '../../src/chaos/index.ts';
+import { BreakerRegistry, manualClock } from '../../src/policies/index.ts';
 
 export const FAKE_CONFIG_YAML = `
 server: { host: 127.0.0.1, port: 8080 }
@@ -76,6 +76,8 @@ export function fakeControlPlane(): FakeControlPlane {
           inflight: 2,
           requests: 456,
           errors: 10,
+          requests_total: 98_765,
+          errors_total: 123,
         },
         gateway: { host: '127.0.0.1', port: 9100, breaker: true, fallback: false, failover: null },
         dependsOn: ['database'],
@@ -118,24 +120,43 @@ export function fakeControlPlane(): FakeControlPlane {
     },
   ];
 
+  // Experiments need services with gateways; this fake has none to break, so runs refuse to start.
+  const chaos = chaosRuns({
+    target: {
+      services: () => [...services.keys()],
+      metrics: () => ({}),
+      request: async () => ({ status: 0, ms: 0 }),
+      hasOpenIncident: () => false,
+      replicaPids: () => [],
+      injectFault: async () => {
+        throw new Error('the fake control plane injects no faults');
+      },
+      runAction: async () => 'nothing done',
+    },
+  });
+  // One schedule on a clock that never moves: listed with its next run, never run.
+  const chaosSchedules = experimentScheduler({
+    runs: chaos,
+    clock: manualClock(Date.parse('2025-01-01T00:00:00.000Z')),
+    schedules: [
+      {
+        name: 'nightly-kill',
+        experiment: parseExperiment(
+          'title: kill a replica\ntarget: payment-api\nmethod: [{ fault: { kill: {} } }]\nblastRadius: { maxReplicas: 1 }\n',
+        ),
+        cron: '0 3 * * *',
+        timezone: 'UTC',
+      },
+    ],
+  });
+  chaosSchedules.start();
+
   const fake: FakeControlPlane = {
     config,
     version: '0.1.0-test',
     breakers,
-    // Experiments need services with gateways; this fake has none to break, so runs refuse to start.
-    chaos: chaosRuns({
-      target: {
-        services: () => [...services.keys()],
-        metrics: () => ({}),
-        request: async () => ({ status: 0, ms: 0 }),
-        hasOpenIncident: () => false,
-        replicaPids: () => [],
-        injectFault: async () => {
-          throw new Error('the fake control plane injects no faults');
-        },
-        runAction: async () => 'nothing done',
-      },
-    }),
+    chaos,
+    chaosSchedules,
     calls: [],
     lastHealingFilter: undefined,
     reloadOutcome: { changed: [] },
