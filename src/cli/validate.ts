@@ -9,7 +9,8 @@ export const validateCommand: Command = {
   usage: `Usage: rebound validate FILE [--json]
 
 Checks FILE (a rebound.yaml) without starting anything: YAML syntax, every field's type and range,
-unknown fields, references between services and policies, and \${ENV_VAR} substitutions.
+unknown fields, references between services and policies, \${ENV_VAR} substitutions, and the
+experiment files named by chaos.schedules (each problem with its path in that file).
 Prints "FILE: valid (N services, M policies)" and exits 0, or prints every problem as
 "FILE:LINE:COLUMN PATH: MESSAGE" and exits 1.
 
