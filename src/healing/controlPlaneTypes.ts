@@ -26,6 +26,9 @@ export interface TrafficMetrics {
   /** Requests and failures in the window. */
   requests: number;
   errors: number;
+  /** Requests and failures since the gateway started (availability, Prometheus counters). */
+  requests_total: number;
+  errors_total: number;
 }
 
 export interface ReplicaView {

@@ -22,6 +22,8 @@ describe('TrafficWindow', () => {
       inflight: 0,
       requests: 0,
       errors: 0,
+      requests_total: 0,
+      errors_total: 0,
     });
   });
 
@@ -149,6 +151,22 @@ describe('TrafficWindow', () => {
     assert.equal(snapshot.error_rate, 0.2);
     assert.equal(snapshot.throughput, 10);
     assert.ok(Math.abs(snapshot.latency_p50 - 2) < 0.05, 'only the measured request has a latency');
+  });
+
+  it('keeps totals since it was created: requests and failures that left the window still count', () => {
+    const clock = manualClock(0);
+    const window = new TrafficWindow({ clock, windowMs: 10_000, slots: 10 });
+    for (let i = 0; i < 7; i++) window.record(3, i < 2);
+    window.recordUnmeasured(true);
+    clock.advance(60_000); // everything above has left the window
+    window.record(3, false);
+    const snapshot = window.snapshot();
+    assert.equal(snapshot.requests, 1);
+    assert.equal(snapshot.errors, 0);
+    assert.equal(snapshot.requests_total, 9);
+    assert.equal(snapshot.errors_total, 3);
+    assert.equal(window.requestsTotal, 9);
+    assert.equal(window.errorsTotal, 3);
   });
 
   it('counts requests in flight', () => {

@@ -1,5 +1,6 @@
 // TrafficWindow: request outcomes over a sliding window (latency percentiles, error rate, throughput,
-// in-flight), recorded on the gateway's hot path without allocation and without timers.
+// in-flight) and in total since it was created, recorded on the gateway's hot path without
+// allocation and without timers.
 
 import { type Clock, OptionProblems, systemClock } from '../policies/index.ts';
 import type { TrafficMetrics } from './controlPlaneTypes.ts';
@@ -59,6 +60,8 @@ export class TrafficWindow {
   private currentSlot = -1;
   private currentIndex = 0;
   private inflightCount = 0;
+  private requestsCounted = 0;
+  private errorsCounted = 0;
 
   constructor(options: TrafficWindowOptions = {}) {
     const problems = new OptionProblems();
@@ -90,14 +93,22 @@ export class TrafficWindow {
     const index = this.slotFor(now);
     this.histogram[index * BUCKETS + bucketOf(latencyMs)]!++;
     this.requests[index]!++;
-    if (failed) this.errors[index]!++;
+    this.requestsCounted++;
+    if (failed) {
+      this.errors[index]!++;
+      this.errorsCounted++;
+    }
   }
 
   /** A request answered without a latency worth measuring (the fallback answer). */
   recordUnmeasured(failed: boolean, now: number = this.clock.now()): void {
     const index = this.slotFor(now);
     this.requests[index]!++;
-    if (failed) this.errors[index]!++;
+    this.requestsCounted++;
+    if (failed) {
+      this.errors[index]!++;
+      this.errorsCounted++;
+    }
   }
 
   /** A request starts being served. */
@@ -114,7 +125,20 @@ export class TrafficWindow {
     return this.inflightCount;
   }
 
-  /** The window as of now. Percentiles are 0 when no measured request is in the window. */
+  /** Requests recorded since the window was created; they never leave it. */
+  get requestsTotal(): number {
+    return this.requestsCounted;
+  }
+
+  /** Failed requests recorded since the window was created. */
+  get errorsTotal(): number {
+    return this.errorsCounted;
+  }
+
+  /**
+   * The window as of now, plus the totals since it was created. Percentiles are 0 when no measured
+   * request is in the window.
+   */
   snapshot(): TrafficMetrics {
     const now = this.clock.now();
     const newest = Math.floor(now / this.slotMs);
@@ -148,6 +172,8 @@ export class TrafficWindow {
       inflight: this.inflightCount,
       requests,
       errors,
+      requests_total: this.requestsCounted,
+      errors_total: this.errorsCounted,
     };
   }
 

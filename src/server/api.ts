@@ -10,6 +10,7 @@ import { healingRoutes } from './healingRoutes.ts';
 import { chaosRoutes } from './chaosRoutes.ts';
 import { incidentRoutes } from './incidentRoutes.ts';
 import { badRequest, errorResponse, HttpError, isHttpError } from './responses.ts';
+import { reportRoutes } from './reportRoutes.ts';
 import { createRouter } from './router.ts';
 import { serviceRoutes } from './serviceRoutes.ts';
 import { signalRoutes } from './signalRoutes.ts';
@@ -37,6 +38,7 @@ export function apiRoutes(controlPlane: ControlPlane): Route[] {
     ...signalRoutes(controlPlane),
     ...incidentRoutes(controlPlane),
     ...chaosRoutes(controlPlane),
+    ...reportRoutes(controlPlane),
   ];
 }
 

@@ -67,6 +67,8 @@ describe('the Prometheus exposition', () => {
       rebound_gateway_latency_seconds: 'gauge',
       rebound_gateway_error_ratio: 'gauge',
       rebound_gateway_inflight: 'gauge',
+      rebound_gateway_requests_total: 'counter',
+      rebound_gateway_errors_total: 'counter',
       rebound_replica_restarts_total: 'counter',
       rebound_circuit_state: 'gauge',
       rebound_circuit_health_ratio: 'gauge',
@@ -119,6 +121,23 @@ describe('the Prometheus exposition', () => {
       12,
       'six states for each of two services',
     );
+  });
+
+  it('reports the requests and failures through each gateway since it started as counters', async () => {
+    const controlPlane = fakeControlPlane();
+    const exposition = createMetricsExposition(controlPlane);
+    let families = parseExposition(await exposition.render());
+    assert.equal(value(families, 'rebound_gateway_requests_total{service="payment-api"}'), 98_765);
+    assert.equal(value(families, 'rebound_gateway_errors_total{service="payment-api"}'), 123);
+    assert.equal(value(families, 'rebound_gateway_requests_total{service="database"}'), undefined);
+    // They follow the gateway's totals, not the window: they only grow while it runs.
+    const [service] = controlPlane.services();
+    controlPlane.setService('payment-api', {
+      metrics: { ...service!.metrics, requests: 0, errors: 0, requests_total: 99_000, errors_total: 130 },
+    });
+    families = parseExposition(await exposition.render());
+    assert.equal(value(families, 'rebound_gateway_requests_total{service="payment-api"}'), 99_000);
+    assert.equal(value(families, 'rebound_gateway_errors_total{service="payment-api"}'), 130);
   });
 
   it('reports the circuit breakers and the healing statistics', async () => {

@@ -189,6 +189,23 @@ export function createMetricsExposition(
     "Requests being served through the service's gateway now.",
     'inflight',
   );
+  const gatewayCounter = (name: string, help: string, metric: string): void =>
+    counter(name, help, ['service'], (target, { services }) => {
+      for (const service of services) {
+        const value = service.gateway ? service.metrics[metric] : undefined;
+        if (value !== undefined && Number.isFinite(value)) target.inc({ service: service.name }, value);
+      }
+    });
+  gatewayCounter(
+    'rebound_gateway_requests_total',
+    "Requests answered through the service's gateway since it started.",
+    'requests_total',
+  );
+  gatewayCounter(
+    'rebound_gateway_errors_total',
+    "Failed requests (5xx answers, connection failures, timeouts) through the service's gateway since it started.",
+    'errors_total',
+  );
   counter(
     'rebound_replica_restarts_total',
     'Restarts of each replica since it was first started.',
