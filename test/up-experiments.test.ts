@@ -3,27 +3,13 @@
 // its faults are gone; the emergency stop leaves no fault behind.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { freePort, reboundUp, root, type RunningRebound, stopStarted } from './support/reboundUp.ts';
+import { freePort, reboundUp, type RunningRebound, runCli, stopStarted } from './support/reboundUp.ts';
 import { until } from './support/waiting.ts';
 
 after(stopStarted);
-
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--conditions=source', join(root, 'src/cli/main.ts'), ...args], {
-      cwd: root,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 async function start(again?: {
   directory: string;
@@ -82,7 +68,7 @@ method:
 expect: { recoveredWithinMs: 2000 }
 `,
     );
-    const result = await cli(['chaos', 'run', file, '--api', rebound.url]);
+    const result = await runCli(['chaos', 'run', file, '--api', rebound.url]);
     assert.equal(result.code, 0, result.stdout + result.stderr);
     assert.match(result.stdout, /completed/);
     const { body } = await rebound.api('/api/chaos/runs');
@@ -179,7 +165,7 @@ expect: { recoveredWithinMs: 2000 }
       },
     });
     await until(async () => (await latencyOf(gatewayPort)) >= 250, 'the latency injected', 10_000);
-    const stop = await cli(['chaos', 'stop', '--url', rebound.url]);
+    const stop = await runCli(['chaos', 'stop', '--url', rebound.url]);
     assert.equal(stop.code, 0, stop.stderr);
     assert.ok((await latencyOf(gatewayPort)) < 200, 'no latency left after the stop');
     await until(

@@ -2,27 +2,13 @@
 // through its gateway, a real kill experiment, then the real CLI writing the report and its charts.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { freePort, reboundUp, root, stopStarted } from './support/reboundUp.ts';
+import { freePort, reboundUp, runCli, stopStarted } from './support/reboundUp.ts';
 import { until } from './support/waiting.ts';
 
 after(stopStarted);
-
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--conditions=source', join(root, 'src/cli/main.ts'), ...args], {
-      cwd: root,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 /** The cells of the Markdown table row that contains `text`. */
 function rowWith(markdown: string, text: string): string[] {
@@ -86,7 +72,7 @@ policies: []
     assert.ok(served.requests_total >= sent, `requests_total ${served.requests_total}`);
 
     const file = join(rebound.directory, 'reports', 'reliability.md');
-    const result = await cli(['report', '--out', file, '--url', rebound.url]);
+    const result = await runCli(['report', '--out', file, '--url', rebound.url]);
     assert.equal(result.code, 0, result.stdout + result.stderr);
     const charts = join(rebound.directory, 'reports', 'reliability-charts');
     assert.equal(result.stdout, `wrote ${file} (2 charts in ${charts})\n`);

@@ -131,3 +131,19 @@ export async function reboundUp(config: string, options: ReboundUpOptions = {}):
   started.push(rebound);
   return rebound;
 }
+
+/** Runs the `rebound` CLI (from source) as a user would; resolves with its exit code and output. */
+export function runCli(
+  args: readonly string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--conditions=source', join(root, 'src/cli/main.ts'), ...args], {
+      cwd: root,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
