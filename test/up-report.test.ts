@@ -91,7 +91,7 @@ policies: []
     assert.equal(experiment[6], 'none');
 
     // Availability from the real traffic: every request answered, held to the SLO.
-    const availability = rowWith(markdown, 'Availability (since rebound up started)');
+    const availability = rowWith(markdown, 'Availability (30-day SLO window)');
     const measured = /^(\d+(?:\.\d+)?)% of ([\d,]+) responses$/.exec(availability[1]!);
     assert.ok(measured, availability[1]);
     assert.ok(Number(measured[2]!.replaceAll(',', '')) >= sent, availability[1]);

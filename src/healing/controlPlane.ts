@@ -19,6 +19,7 @@ import type {
   IncidentView,
   MetricsEvent,
   PolicyView,
+  ReliabilityView,
   ServiceState,
   ServiceView,
 } from './controlPlaneTypes.ts';
@@ -28,6 +29,7 @@ import { type Gateway, startGateway } from './gateway.ts';
 import { IncidentTracker, iso } from './incidents.ts';
 import { describeCondition, PolicyEngine, type Signal } from './policyEngine.ts';
 import { parsePrometheusText, serviceMetricsFromSamples } from './prometheusText.ts';
+import { ReliabilityMonitor } from './reliabilityMonitor.ts';
 import { alertMetrics, alertService } from './signalSchemas.ts';
 import { Supervisor, type SupervisorEvent } from './supervisor.ts';
 
@@ -97,6 +99,7 @@ class ReboundControlPlane implements ControlPlane {
   readonly #gate: AlertGate;
   readonly #incidents: IncidentTracker;
   readonly #escalator: Escalator;
+  readonly #reliability: ReliabilityMonitor;
   #engine: PolicyEngine;
   readonly #posted = new Map<string, TimedMetrics>();
   readonly #scraped = new Map<string, TimedMetrics>();
@@ -148,6 +151,26 @@ class ReboundControlPlane implements ControlPlane {
       clock: this.#clock,
       breakers: this.breakers,
     });
+    this.#reliability = new ReliabilityMonitor({
+      store,
+      clock: this.#clock,
+      config: () => this.config,
+      counters: () =>
+        [...this.#gateways].map(([service, gateway]) => {
+          const { requests_total, errors_total } = gateway.metrics();
+          return { service, requestsTotal: requests_total, errorsTotal: errors_total };
+        }),
+      incidents: () => this.#incidents.list(10_000),
+      onAlert: (alert) => {
+        const summary =
+          `${alert.service}: ${alert.alert} burn-rate alert firing: error budget burning at ` +
+          `${alert.longBurnRate.toFixed(1)}× over ${alert.longWindowMs / 60_000} min and ` +
+          `${alert.shortBurnRate.toFixed(1)}× over ${alert.shortWindowMs / 60_000} min (threshold ${alert.threshold}×)`;
+        this.#log(`rebound: ${summary}`);
+        void this.#recordEvent(alert.service, 'burn-rate', { ...alert, summary });
+      },
+      onError: (error) => this.#log(`rebound: could not record traffic: ${error.message}`),
+    });
     this.#engine = this.#createEngine();
     this.chaos = chaosRuns({
       target: controlPlaneChaosTarget({
@@ -192,6 +215,7 @@ class ReboundControlPlane implements ControlPlane {
       this.#desired.set(service.name, service.replicas.count);
       if (service.gateway) await this.#startGateway(service);
     }
+    await this.#reliability.start();
     const order = AlertGate.order(this.#dependsOn()).map((name) => this.config.services[name]!);
     await this.#supervisor.start(order);
     for (const service of order) {
@@ -216,6 +240,8 @@ class ReboundControlPlane implements ControlPlane {
     await this.chaos.stopAll('rebound up is stopping');
     await this.#supervisor.stop();
     await Promise.all([...this.#gateways.values()].map((gateway) => gateway.close()));
+    // After the gateways: the last requests they answered are counted too.
+    await this.#reliability.close();
     await this.#escalator.close();
     await this.#writes;
     await this.#incidents.flush();
@@ -975,6 +1001,10 @@ class ReboundControlPlane implements ControlPlane {
         durations.length === 0 ? 0 : durations.reduce((sum, ms) => sum + ms, 0) / durations.length,
       escalations: (await this.#escalator.deliveries()).length,
     };
+  }
+
+  reliability(): Promise<ReliabilityView> {
+    return this.#reliability.view();
   }
 
   incidents(): Promise<IncidentView[]> {

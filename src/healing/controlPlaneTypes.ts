@@ -3,7 +3,7 @@
 
 import type { ChaosRuns, ScheduleView } from '../chaos/index.ts';
 import type { BreakerRegistry } from '../policies/index.ts';
-import type { ActionName, ReboundConfig } from './configTypes.ts';
+import type { ActionName, ReboundConfig, SloConfig } from './configTypes.ts';
 
 /** SPEC 4.2. */
 export type ServiceState = 'healthy' | 'degraded' | 'unhealthy' | 'critical' | 'recovering' | 'stopped';
@@ -132,6 +132,41 @@ export interface IncidentView {
   timeline: TimelineEntry[];
 }
 
+/** A service's reliability over its SLO window (SPEC 6); see docs/incidents.md. */
+export interface ServiceReliabilityView {
+  /** Share of gateway responses below 500 in the window, 0–1; null without traffic. */
+  availability: number | null;
+  /** Mean `resolvedAt − openedAt` of the incidents opened in the window and resolved; null when none. */
+  mttrMs: number | null;
+  /** Mean gap between the openings of the incidents opened in the window; null with fewer than two. */
+  mtbfMs: number | null;
+  /** `1 − (1 − availability) / (1 − slo.target)`; null without an SLO or without traffic. */
+  errorBudgetRemaining: number | null;
+  /** Error rate over the last hour and six hours / (1 − slo.target); null without an SLO or traffic then. */
+  burnRate: { '1h': number | null; '6h': number | null };
+  /** The multiwindow burn-rate alerts: fast 14.4× over 1 h and 5 min, slow 6× over 6 h and 30 min. */
+  alerts: { fast: boolean; slow: boolean };
+  slo: SloConfig | null;
+  /** Gateway responses and failed ones in the window. */
+  requests: number;
+  errors: number;
+  /** Incidents opened in the window. */
+  incidents: number;
+}
+
+/** Every service's reliability, and across services (availability weighted by requests). */
+export interface ReliabilityView {
+  services: Record<string, ServiceReliabilityView>;
+  overall: {
+    availability: number | null;
+    mttrMs: number | null;
+    mtbfMs: number | null;
+    requests: number;
+    errors: number;
+    incidents: number;
+  };
+}
+
 /** An event POSTed to /api/events (SPEC 4.3), already validated. */
 export interface MetricsEvent {
   service: string;
@@ -167,6 +202,8 @@ export interface ControlPlane {
   incidents(): Promise<IncidentView[]>;
   /** Throws NotFoundError. */
   incident(id: string): Promise<IncidentView>;
+  /** Reliability figures per service and overall over each service's SLO window (SPEC 6). */
+  reliability(): Promise<ReliabilityView>;
   /** Re-reads the config file: throws ConfigError (nothing changed) or rolls out what changed. */
   reload(): Promise<{ changed: string[] }>;
   /** Stops every replica and closes the gateways and the store. */

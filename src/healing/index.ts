@@ -30,3 +30,5 @@ export {
   startGateway,
 } from './gateway.ts';
 export * from './incidents.ts';
+export * from './reliability.ts';
+export * from './trafficHistory.ts';

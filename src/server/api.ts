@@ -9,6 +9,7 @@ import { breakerRoutes } from './breakerRoutes.ts';
 import { healingRoutes } from './healingRoutes.ts';
 import { chaosRoutes } from './chaosRoutes.ts';
 import { incidentRoutes } from './incidentRoutes.ts';
+import { reliabilityRoutes } from './reliabilityRoutes.ts';
 import { badRequest, errorResponse, HttpError, isHttpError } from './responses.ts';
 import { reportRoutes } from './reportRoutes.ts';
 import { createRouter } from './router.ts';
@@ -37,6 +38,7 @@ export function apiRoutes(controlPlane: ControlPlane): Route[] {
     ...healingRoutes(controlPlane),
     ...signalRoutes(controlPlane),
     ...incidentRoutes(controlPlane),
+    ...reliabilityRoutes(controlPlane),
     ...chaosRoutes(controlPlane),
     ...reportRoutes(controlPlane),
   ];

@@ -140,6 +140,22 @@ describe('the Prometheus exposition', () => {
     assert.equal(value(families, 'rebound_gateway_errors_total{service="payment-api"}'), 130);
   });
 
+  it('reports availability, error budget and burn rates over the SLO window', async () => {
+    const families = parseExposition(await createMetricsExposition(fakeControlPlane()).render());
+    // The fake's payment-api: 1000 responses, 250 failed, against 0.5: availability 0.75, budget
+    // 1 − 0.25 / 0.5 = 0.5, burn rate 0.25 / 0.5 = 0.5 over both windows.
+    assert.equal(families.get('rebound_slo_availability')?.type, 'gauge');
+    assert.equal(value(families, 'rebound_slo_availability{service="payment-api"}'), 0.75);
+    assert.equal(value(families, 'rebound_slo_error_budget_remaining{service="payment-api"}'), 0.5);
+    for (const window of ['1h', '6h']) {
+      assert.equal(value(families, `rebound_slo_burn_rate{service="payment-api",window="${window}"}`), 0.5);
+    }
+    // The database has no traffic and no SLO: no series rather than zeros.
+    assert.equal(value(families, 'rebound_slo_availability{service="database"}'), undefined);
+    assert.equal(value(families, 'rebound_slo_error_budget_remaining{service="database"}'), undefined);
+    assert.equal(value(families, 'rebound_slo_burn_rate{service="database",window="1h"}'), undefined);
+  });
+
   it('reports the circuit breakers and the healing statistics', async () => {
     const families = parseExposition(await createMetricsExposition(fakeControlPlane()).render());
     const expected: Record<string, number> = {

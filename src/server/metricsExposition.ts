@@ -8,6 +8,7 @@ import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type {
   ControlPlane,
   HealingStats,
+  ReliabilityView,
   ReplicaState,
   ServiceState,
   ServiceView,
@@ -54,6 +55,7 @@ interface Snapshot {
   readonly services: readonly ServiceView[];
   readonly breakers: BreakerRegistryHealth;
   readonly stats: HealingStats;
+  readonly reliability: ReliabilityView;
 }
 
 let processRegistry: Registry | undefined;
@@ -272,12 +274,52 @@ export function createMetricsExposition(
     (target, { stats }) => target.inc(stats.escalations),
   );
 
+  gauge(
+    'rebound_slo_availability',
+    "Share of the service's gateway responses below 500 over its SLO window (30 days without an SLO), 0-1; absent without traffic.",
+    ['service'],
+    (target, { reliability }) => {
+      for (const [service, figures] of Object.entries(reliability.services)) {
+        if (figures.availability !== null) target.set({ service }, figures.availability);
+      }
+    },
+  );
+  gauge(
+    'rebound_slo_error_budget_remaining',
+    '1 - (1 - availability) / (1 - slo.target): 1 untouched, 0 spent, below 0 overspent; only for services with an SLO.',
+    ['service'],
+    (target, { reliability }) => {
+      for (const [service, figures] of Object.entries(reliability.services)) {
+        if (figures.errorBudgetRemaining !== null) target.set({ service }, figures.errorBudgetRemaining);
+      }
+    },
+  );
+  gauge(
+    'rebound_slo_burn_rate',
+    "The service's error rate over the window (1h, 6h) / (1 - slo.target); only for services with an SLO and traffic.",
+    ['service', 'window'],
+    (target, { reliability }) => {
+      for (const [service, figures] of Object.entries(reliability.services)) {
+        for (const window of ['1h', '6h'] as const) {
+          const rate = figures.burnRate[window];
+          if (rate !== null) target.set({ service, window }, rate);
+        }
+      }
+    },
+  );
+
   const registry = options.processMetrics === false ? own : Registry.merge([own, processMetricsRegistry()]);
   return {
     contentType: registry.contentType,
     async render() {
       const stats = await controlPlane.healingStats();
-      snapshot = { services: controlPlane.services(), breakers: controlPlane.breakers.health(), stats };
+      const reliability = await controlPlane.reliability();
+      snapshot = {
+        services: controlPlane.services(),
+        breakers: controlPlane.breakers.health(),
+        stats,
+        reliability,
+      };
       return registry.metrics();
     },
   };

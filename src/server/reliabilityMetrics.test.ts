@@ -41,6 +41,35 @@ function input(patch: Partial<ReliabilityInput> = {}): ReliabilityInput {
 const at = (minutes: number) => new Date(Date.UTC(2025, 0, 1, 0, minutes)).toISOString();
 
 describe('serviceReliability', () => {
+  it('takes availability, budget, MTTR, MTBF and burn rates from the SLO window when given one', () => {
+    // The window: 4000 responses, 8 failed: 1 − 8/4000 = 0.998; against 0.99: 1 − 0.002/0.01 = 0.8.
+    // The gateway's since-start counters (1000 / 5) are not used then.
+    const reliability = serviceReliability({
+      ...input(),
+      window: {
+        availability: 0.998,
+        mttrMs: 60_000,
+        mtbfMs: 3_600_000,
+        errorBudgetRemaining: 0.8,
+        burnRate: { '1h': 0.5, '6h': 0.25 },
+        alerts: { fast: false, slow: false },
+        slo: { target: 0.99, windowDays: 7 },
+        requests: 4000,
+        errors: 8,
+        incidents: 2,
+      },
+    });
+    assert.deepEqual(reliability.availabilityOver, { kind: 'slo-window', windowDays: 7 });
+    assert.equal(reliability.requestsTotal, 4000);
+    assert.equal(reliability.errorsTotal, 8);
+    assert.equal(reliability.availability, 0.998);
+    assert.ok(Math.abs(reliability.errorBudgetRemaining! - 0.8) < 1e-9);
+    assert.equal(reliability.mttrMs, 60_000);
+    assert.equal(reliability.mtbfMs, 3_600_000);
+    assert.deepEqual(reliability.burnRate, { '1h': 0.5, '6h': 0.25 });
+    assert.deepEqual(serviceReliability(input()).availabilityOver, { kind: 'since-start' });
+  });
+
   it('availability is the share of responses below 500 since the gateway started; the budget follows the SLO', () => {
     const reliability = serviceReliability(input());
     assert.equal(reliability.requestsTotal, 1000);

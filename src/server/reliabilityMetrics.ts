@@ -2,7 +2,13 @@
 // compares with its target: what the report's "Metrics against targets" table shows.
 
 import type { Journal, RunStatus } from '../chaos/index.ts';
-import type { AttemptStatus, IncidentStatus, SloConfig } from '../healing/index.ts';
+import {
+  type AttemptStatus,
+  DEFAULT_RELIABILITY_WINDOW_DAYS,
+  type IncidentStatus,
+  type ServiceReliabilityView,
+  type SloConfig,
+} from '../healing/index.ts';
 
 /**
  * The targets that do not come from the config: a healing success rate and an MTTR most
@@ -28,11 +34,16 @@ export interface ExperimentRecovery {
 }
 
 export interface ServiceReliability {
-  /** Responses through the gateway since it started; null without a gateway. */
+  /**
+   * What availability counts: the responses of the SLO window (`slo.windowDays`, 30 days without
+   * an SLO) as recorded per minute, or, without those figures, the gateway's since it started.
+   */
+  availabilityOver: { kind: 'slo-window'; windowDays: number } | { kind: 'since-start' };
+  /** Responses through the gateway over that span; null without a gateway. */
   requestsTotal: number | null;
   /** Of those, the failed ones (5xx answers, connection failures, timeouts). */
   errorsTotal: number | null;
-  /** Share of responses below 500 since the gateway started; null without a gateway or traffic. */
+  /** Share of those responses below 500; null without a gateway or traffic. */
   availability: number | null;
   /** Failed / all in the gateway's window (10 s); null without a gateway or a request in it. */
   errorRate: number | null;
@@ -41,10 +52,14 @@ export interface ServiceReliability {
   /** `1 − (1 − availability) / (1 − slo.target)`; null without an SLO or an availability. */
   errorBudgetRemaining: number | null;
   slo: SloConfig | null;
-  /** Mean `resolvedAt − openedAt` of resolved incidents; null when none is resolved. */
+  /** Mean `resolvedAt − openedAt` of resolved incidents (in the SLO window); null when none is resolved. */
   mttrMs: number | null;
-  /** Mean gap between incident openings; null with fewer than two incidents. */
+  /** Mean gap between incident openings (in the SLO window); null with fewer than two incidents. */
   mtbfMs: number | null;
+  /** Error rate over the last 1 h and 6 h / (1 − slo.target); null without an SLO or traffic. */
+  burnRate: { '1h': number | null; '6h': number | null };
+  /** The multiwindow burn-rate alerts firing now. */
+  alerts: { fast: boolean; slow: boolean };
   incidents: number;
   openIncidents: number;
   resolvedIncidents: number;
@@ -68,12 +83,17 @@ export interface ReliabilityInput {
   attempts: readonly { service: string; status: AttemptStatus }[];
   /** Newest first. */
   experiments: readonly Journal[];
+  /** The service's figures over its SLO window (`ControlPlane.reliability()`); absent: since start instead. */
+  window?: ServiceReliabilityView | null;
 }
 
 export function serviceReliability(input: ReliabilityInput): ServiceReliability {
   const { metrics } = input;
-  const total = input.hasGateway ? finite(metrics.requests_total) : undefined;
-  const failed = input.hasGateway ? finite(metrics.errors_total) : undefined;
+  const window = input.window ?? null;
+  // The SLO window's figures when the control plane has them; the gateway's counters since it
+  // started only as a fallback (a control plane without recorded traffic).
+  const total = !input.hasGateway ? undefined : window ? window.requests : finite(metrics.requests_total);
+  const failed = !input.hasGateway ? undefined : window ? window.errors : finite(metrics.errors_total);
   const availability = total !== undefined && total > 0 ? 1 - (failed ?? 0) / total : null;
   const windowRequests = input.hasGateway ? finite(metrics.requests) : undefined;
   const errorRate =
@@ -94,6 +114,9 @@ export function serviceReliability(input: ReliabilityInput): ServiceReliability 
   const last = runs.find((run) => run.status !== 'running');
 
   return {
+    availabilityOver: window
+      ? { kind: 'slo-window', windowDays: window.slo?.windowDays ?? DEFAULT_RELIABILITY_WINDOW_DAYS }
+      : { kind: 'since-start' },
     requestsTotal: total ?? null,
     errorsTotal: total === undefined ? null : (failed ?? 0),
     availability,
@@ -102,10 +125,12 @@ export function serviceReliability(input: ReliabilityInput): ServiceReliability 
     errorBudgetRemaining:
       input.slo && availability !== null ? 1 - (1 - availability) / (1 - input.slo.target) : null,
     slo: input.slo,
-    mttrMs: mean(
-      resolved.map((incident) => Date.parse(incident.resolvedAt!) - Date.parse(incident.openedAt)),
-    ),
-    mtbfMs: mean(gaps),
+    mttrMs: window
+      ? window.mttrMs
+      : mean(resolved.map((incident) => Date.parse(incident.resolvedAt!) - Date.parse(incident.openedAt))),
+    mtbfMs: window ? window.mtbfMs : mean(gaps),
+    burnRate: window ? { ...window.burnRate } : { '1h': null, '6h': null },
+    alerts: window ? { ...window.alerts } : { fast: false, slow: false },
     incidents: incidents.length,
     openIncidents: incidents.filter((incident) => incident.status !== 'resolved').length,
     resolvedIncidents: resolved.length,

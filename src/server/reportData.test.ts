@@ -48,8 +48,12 @@ escalation:
       ],
     );
     const payment = data.services[0]!.reliability;
-    assert.equal(payment.requestsTotal, 98_765);
-    assert.ok(Math.abs(payment.availability! - (1 - 123 / 98_765)) < 1e-12);
+    // Over the SLO window (the fake's reliability figures), not the gateway's since-start counters:
+    // 1000 responses, 250 failed: 0.75; against 0.5: budget 1 − 0.25 / 0.5 = 0.5.
+    assert.deepEqual(payment.availabilityOver, { kind: 'slo-window', windowDays: 30 });
+    assert.equal(payment.requestsTotal, 1000);
+    assert.equal(payment.availability, 0.75);
+    assert.deepEqual(payment.burnRate, { '1h': 0.5, '6h': 0.5 });
     assert.equal(data.healing.stats.successRate, 0.5);
     assert.equal(data.incidents[0]!.id, 'inc-1');
     assert.ok(!('timeline' in data.incidents[0]!), 'incidents without their timelines');

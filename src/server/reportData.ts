@@ -97,11 +97,12 @@ export interface ReportData {
 /** Reads everything the report needs from the control plane, once. */
 export async function collectReportData(controlPlane: ControlPlane, now = new Date()): Promise<ReportData> {
   const config = redactConfig(controlPlane.config);
-  const [experiments, incidents, attempts, stats] = await Promise.all([
+  const [experiments, incidents, attempts, stats, windows] = await Promise.all([
     controlPlane.chaos.list({ limit: REPORT_EXPERIMENTS_LIMIT }),
     controlPlane.incidents(),
     controlPlane.healing({ limit: REPORT_ATTEMPTS_LIMIT }),
     controlPlane.healingStats(),
+    controlPlane.reliability(),
   ]);
   const views = new Map(controlPlane.services().map((view) => [view.name, view]));
   const incidentSummaries = incidents.map(({ timeline: _timeline, ...incident }) => incident);
@@ -150,6 +151,7 @@ export async function collectReportData(controlPlane: ControlPlane, now = new Da
         incidents: incidentSummaries,
         attempts,
         experiments,
+        window: windows.services[name] ?? null,
       }),
     });
   }

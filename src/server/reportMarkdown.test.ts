@@ -289,7 +289,37 @@ describe('renderReport', () => {
       'no SLO set',
       '—',
     ]);
-    assert.match(markdown, /\*\*since rebound up started\*\*/);
+    assert.match(markdown, /\*\*over the service's SLO window\*\*/);
+  });
+
+  it('labels availability with its SLO window when the control plane recorded one', () => {
+    const data = sampleData();
+    const api = data.services[0]!;
+    // 2000 responses in the 7-day window, 2 failed: 1 − 2/2000 = 99.9%, against the 99% SLO.
+    api.reliability = serviceReliability({
+      name: api.name,
+      metrics: api.view.metrics,
+      hasGateway: true,
+      slo: api.config.slo,
+      incidents: data.incidents,
+      attempts: data.healing.attempts,
+      experiments: data.experiments,
+      window: {
+        availability: 0.999,
+        mttrMs: null,
+        mtbfMs: null,
+        errorBudgetRemaining: 0.9,
+        burnRate: { '1h': 0.1, '6h': 0.1 },
+        alerts: { fast: false, slow: false },
+        slo: { target: 0.99, windowDays: 7 },
+        requests: 2000,
+        errors: 2,
+        incidents: 0,
+      },
+    });
+    const { markdown } = renderReport(data, link);
+    const rows = tableAfter(markdown, '## Metrics against targets').map(cells);
+    assert.deepEqual(rows[2], ['Availability (7-day SLO window)', '99.9% of 2,000 responses', '≥ 99%', '✅']);
   });
 
   it('finds the risks in the data: a failed experiment, a single replica, no SLO, no HTTP probe', () => {

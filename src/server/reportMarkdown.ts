@@ -179,8 +179,9 @@ export function issuesOf(run: Journal): string {
 
 function metricsSection(data: ReportData, image: string): string {
   const intro =
-    'Availability is the share of gateway responses below 500 **since rebound up started** (SLO windows come later; ' +
-    'the faults experiments inject count too); ' +
+    "Availability is the share of gateway responses below 500 **over the service's SLO window** (`slo.windowDays`, " +
+    '30 days without an SLO; recorded per minute, so restarts of rebound up keep it; the faults experiments inject ' +
+    'count too), MTTR and MTBF count the incidents opened in that window; ' +
     "the error rate is over the gateway's sliding window (10 s). Availability and error rate are held to the service's " +
     `\`slo.target\`; the healing success rate (≥ ${formatPercent(REPORT_TARGETS.healingSuccessRate)}) and MTTR ` +
     `(≤ ${formatDuration(REPORT_TARGETS.mttrMs)}) to rebound's defaults; an experiment's recovery to its \`expect.recoveredWithinMs\`.`;
@@ -201,7 +202,9 @@ function metricRow(service: ServiceReport, check: TargetCheck): string[] {
   switch (check.metric) {
     case 'availability':
       return [
-        'Availability (since rebound up started)',
+        reliability.availabilityOver.kind === 'slo-window'
+          ? `Availability (${reliability.availabilityOver.windowDays}-day SLO window)`
+          : 'Availability (since rebound up started)',
         !hasGateway
           ? 'no gateway'
           : check.value === null

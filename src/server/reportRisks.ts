@@ -169,7 +169,7 @@ function missedTarget(check: TargetCheck): [string, string, string] {
     case 'availability':
       return [
         'availability below its SLO',
-        `${formatPercent(value)} of responses were below 500 since rebound up started; the SLO is ${formatPercent(target)}.`,
+        `${formatPercent(value)} of responses were below 500 over the SLO window; the SLO is ${formatPercent(target)}.`,
         'look at the incidents and the healing log for what failed; add replicas or a fallback.',
       ];
     case 'error-budget':

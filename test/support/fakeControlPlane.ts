@@ -13,6 +13,7 @@ import {
   NotFoundError,
   parseConfig,
   type ReboundConfig,
+  reliabilityOf,
   type ServiceView,
   UnknownServiceError,
 } from '../../src/healing/index.ts';
@@ -36,6 +37,9 @@ policies:
     do: [restart-service, alert-oncall]
     priority: 10
 `;
+
+/** The moment the fake's reliability figures are computed at. */
+export const FAKE_NOW = Date.parse('2025-01-02T00:00:00.000Z');
 
 export interface FakeControlPlane extends ControlPlane {
   /** Every call that changes something, e.g. `restart payment-api`, `event {...}`. */
@@ -235,6 +239,29 @@ export function fakeControlPlane(): FakeControlPlane {
     async incidents() {
       failIfAsked();
       return incidents;
+    },
+    async reliability() {
+      failIfAsked();
+      // payment-api held to 0.5 (1 − target is exact in binary, so every figure is too): 1000
+      // responses, 250 failed, 10 minutes before `now`.
+      return reliabilityOf(
+        {
+          'payment-api': {
+            slo: { target: 0.5, windowDays: 30 },
+            minutes: [{ at: FAKE_NOW - 10 * 60_000, requests: 1000, errors: 250 }],
+            incidents: [],
+          },
+          database: {
+            slo: null,
+            minutes: [],
+            incidents: incidents.map((incident) => ({
+              openedAt: Date.parse(incident.openedAt),
+              resolvedAt: null,
+            })),
+          },
+        },
+        FAKE_NOW,
+      );
     },
     async incident(id) {
       failIfAsked();

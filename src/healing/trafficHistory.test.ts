@@ -1,0 +1,151 @@
+// The per-minute traffic records: deltas of the gateways' counters, upserted every flush, kept
+// across a restart, pruned past the retention; on a manual clock and an in-memory store.
+
+import assert from 'node:assert/strict';
+import { afterEach, describe, it } from 'node:test';
+import { manualClock } from '../policies/index.ts';
+import { openStore, type Store } from '../store/index.ts';
+import { TRAFFIC_KIND, type TrafficCounters, TrafficHistory } from './trafficHistory.ts';
+
+const MINUTE = 60_000;
+const DAY = 24 * 60 * MINUTE;
+const T = 1_000 * DAY; // a minute start
+
+const stores: Store[] = [];
+afterEach(async () => {
+  for (const store of stores.splice(0)) await store.close();
+});
+
+async function setup(startAt = T) {
+  const store = await openStore('memory:');
+  stores.push(store);
+  const clock = manualClock(startAt);
+  const counters = new Map<string, TrafficCounters>();
+  const count = (service: string, requestsTotal: number, errorsTotal: number) =>
+    counters.set(service, { service, requestsTotal, errorsTotal });
+  const history = (onFlushed?: (now: number) => void) =>
+    new TrafficHistory({ store, clock, read: () => counters.values(), retentionMs: 2 * DAY, onFlushed });
+  const stored = async () =>
+    (await store.records.list(TRAFFIC_KIND))
+      .map((record) => ({
+        id: record.id,
+        at: record.at,
+        service: record.service,
+        ...JSON.parse(record.data),
+      }))
+      .sort((a, b) => a.at - b.at || a.id.localeCompare(b.id));
+  return { store, clock, count, counters, history, stored };
+}
+
+describe('TrafficHistory', () => {
+  it('upserts the deltas of the counters into the current minute every 10 s', async () => {
+    const { clock, count, history, stored } = await setup();
+    const recorder = history();
+    await recorder.start();
+    count('api', 10, 1);
+    await clock.tickAsync(10_000);
+    assert.deepEqual(await stored(), [{ id: `api:${T}`, at: T, service: 'api', requests: 10, errors: 1 }]);
+    count('api', 25, 1); // 15 more, no new failure: the same minute record grows to 25 / 1
+    await clock.tickAsync(10_000);
+    assert.deepEqual(await stored(), [{ id: `api:${T}`, at: T, service: 'api', requests: 25, errors: 1 }]);
+    // Into the next minute: 5 more, 2 failed, in a record of their own.
+    await clock.tickAsync(30_000); // flushes at T + 30, 40, 50 s find nothing new
+    count('api', 30, 3);
+    await clock.tickAsync(10_000);
+    assert.deepEqual(await stored(), [
+      { id: `api:${T}`, at: T, service: 'api', requests: 25, errors: 1 },
+      { id: `api:${T + MINUTE}`, at: T + MINUTE, service: 'api', requests: 5, errors: 2 },
+    ]);
+    assert.deepEqual(recorder.recent('api'), [
+      { at: T, requests: 25, errors: 1 },
+      { at: T + MINUTE, requests: 5, errors: 2 },
+    ]);
+    await recorder.close();
+  });
+
+  it('adds to the minute a previous run wrote, and counts a counter that went down as new', async () => {
+    const { clock, count, counters, history, stored } = await setup();
+    const first = history();
+    await first.start();
+    count('api', 10, 2);
+    await clock.tickAsync(10_000);
+    await first.close();
+    // A new run in the same minute: its gateway counts from 0 again; 4 more requests, 1 failed.
+    counters.clear();
+    const second = history();
+    await second.start();
+    count('api', 4, 1);
+    await clock.tickAsync(10_000);
+    assert.deepEqual(await stored(), [{ id: `api:${T}`, at: T, service: 'api', requests: 14, errors: 3 }]);
+    // A gateway that started again within the run: its 3 are new, not −1.
+    count('api', 3, 0);
+    await clock.tickAsync(10_000);
+    assert.deepEqual((await stored())[0], { id: `api:${T}`, at: T, service: 'api', requests: 17, errors: 3 });
+    await second.close();
+  });
+
+  it('writes what was counted when closed, and reads a window back from the store', async () => {
+    const { clock, count, history } = await setup();
+    const recorder = history();
+    await recorder.start();
+    count('api', 7, 7);
+    count('web', 3, 0);
+    clock.advance(1_000); // no flush yet
+    assert.deepEqual(await recorder.minutes('api', T - DAY), [{ at: T, requests: 7, errors: 7 }]);
+    assert.deepEqual(await recorder.minutes('web', T + MINUTE), [], 'since after its only minute');
+    await recorder.close();
+  });
+
+  it('prunes minutes older than the retention', async () => {
+    const { store, clock, count, history, stored } = await setup();
+    await store.records.put({
+      kind: TRAFFIC_KIND,
+      id: `api:${T - 3 * DAY}`,
+      service: 'api',
+      at: T - 3 * DAY,
+      data: JSON.stringify({ requests: 1, errors: 0 }),
+    });
+    await store.records.put({
+      kind: TRAFFIC_KIND,
+      id: `api:${T - DAY}`,
+      service: 'api',
+      at: T - DAY,
+      data: JSON.stringify({ requests: 2, errors: 0 }),
+    });
+    const recorder = history();
+    await recorder.start();
+    count('api', 1, 0);
+    await clock.tickAsync(10_000);
+    // Retention 2 days: the record 3 days old is gone, the one 1 day old stays.
+    assert.deepEqual(
+      (await stored()).map((record) => record.at),
+      [T - DAY, T],
+    );
+    await recorder.close();
+  });
+
+  it('tells after each timed flush, with no timer left once closed', async () => {
+    const { clock, count, history } = await setup();
+    const flushed: number[] = [];
+    const recorder = history((now) => flushed.push(now));
+    await recorder.start();
+    count('api', 1, 0);
+    await clock.tickAsync(30_000);
+    assert.deepEqual(flushed, [T + 10_000, T + 20_000, T + 30_000]);
+    await recorder.close();
+    assert.equal(clock.pendingTimers, 0);
+  });
+
+  it('refuses bad options, listing every problem', () => {
+    assert.throws(
+      () =>
+        new TrafficHistory({
+          store: {} as Store,
+          read: () => [],
+          retentionMs: 0,
+          flushEveryMs: -1,
+        }),
+      /retentionMs must be > 0[\s\S]*flushEveryMs must be > 0/,
+    );
+  });
+});

@@ -1,0 +1,208 @@
+// Persisted gateway traffic: each service's requests and failures per minute, kept in the store as
+// 'traffic' records so that availability over an SLO window of days survives restarts of rebound up.
+// The gateways' counters are read every 10 s (one timer for all, nothing per request) and their
+// deltas added to the current minute's record, which is upserted: a crash loses at most 10 s.
+
+import { type Clock, OptionProblems, systemClock, type TimerHandle } from '../policies/index.ts';
+import type { Store } from '../store/index.ts';
+import { LONGEST_BURN_WINDOW_MS, type TrafficMinute } from './reliability.ts';
+
+export const TRAFFIC_KIND = 'traffic';
+const MINUTE_MS = 60_000;
+const HOUR_MS = 60 * MINUTE_MS;
+
+export const TRAFFIC_HISTORY_DEFAULTS = Object.freeze({ flushEveryMs: 10_000 });
+
+/** A gateway's counters since it started. */
+export interface TrafficCounters {
+  service: string;
+  requestsTotal: number;
+  errorsTotal: number;
+}
+
+export interface TrafficHistoryOptions {
+  store: Store;
+  /** The gateways' counters now. */
+  read: () => Iterable<TrafficCounters>;
+  /** Minutes older than this are pruned from the store (the longest SLO window and a day). */
+  retentionMs: number;
+  /** How often the counters are read and the current minutes written; default 10 000 ms. */
+  flushEveryMs?: number;
+  clock?: Clock;
+  /** After each timed flush, with the time it read the counters at (burn-rate alerts). */
+  onFlushed?: (now: number) => void;
+  /** A write or prune that failed; the minutes stay pending and are written next time. */
+  onError?: (error: Error) => void;
+}
+
+interface Minute extends TrafficMinute {
+  service: string;
+}
+
+export class TrafficHistory {
+  readonly #store: Store;
+  readonly #read: () => Iterable<TrafficCounters>;
+  readonly #retentionMs: number;
+  readonly #flushEveryMs: number;
+  readonly #clock: Clock;
+  readonly #onFlushed: ((now: number) => void) | undefined;
+  readonly #onError: (error: Error) => void;
+  /** The counters read last, per service: the next read adds what grew since. */
+  readonly #last = new Map<string, { requests: number; errors: number }>();
+  /** The recent minutes (the longest burn-rate window and one), per service, by minute start. */
+  readonly #recent = new Map<string, Map<number, Minute>>();
+  readonly #dirty = new Set<Minute>();
+  #chain: Promise<void> = Promise.resolve();
+  #timer: TimerHandle | undefined;
+  #prunedAt = Number.NEGATIVE_INFINITY;
+  #closed = false;
+
+  constructor(options: TrafficHistoryOptions) {
+    const problems = new OptionProblems();
+    problems.number('trafficHistory.retentionMs', options.retentionMs, { above: 0 });
+    problems.number('trafficHistory.flushEveryMs', options.flushEveryMs, {
+      above: 0,
+      finite: true,
+      optional: true,
+    });
+    problems.clock('trafficHistory.clock', options.clock);
+    problems.throwIfAny();
+    this.#store = options.store;
+    this.#read = options.read;
+    this.#retentionMs = options.retentionMs;
+    this.#flushEveryMs = options.flushEveryMs ?? TRAFFIC_HISTORY_DEFAULTS.flushEveryMs;
+    this.#clock = options.clock ?? systemClock;
+    this.#onFlushed = options.onFlushed;
+    this.#onError = options.onError ?? (() => {});
+  }
+
+  /**
+   * Loads the recent minutes a previous run wrote (so that the current minute's record is added
+   * to, not overwritten) and starts reading the counters every `flushEveryMs`. The counters start
+   * from zero: a gateway counts since it started, and it starts with this run.
+   */
+  async start(): Promise<void> {
+    const since = this.#clock.now() - LONGEST_BURN_WINDOW_MS - MINUTE_MS;
+    for (const record of await this.#store.records.list(TRAFFIC_KIND, { since })) {
+      if (record.service === null) continue;
+      const { requests, errors } = JSON.parse(record.data) as { requests: number; errors: number };
+      this.#minutesOf(record.service).set(record.at, {
+        service: record.service,
+        at: record.at,
+        requests,
+        errors,
+      });
+    }
+    this.#arm();
+  }
+
+  /** Reads the counters, adds what grew to the current minutes and writes them; resolves once durable. */
+  flush(): Promise<void> {
+    const now = this.#clock.now();
+    this.#sample(now);
+    this.#chain = this.#chain.then(() => this.#write(now));
+    return this.#chain;
+  }
+
+  /** The recent minutes of a service (at least the longest burn-rate window), oldest first. */
+  recent(service: string): TrafficMinute[] {
+    return [...(this.#recent.get(service)?.values() ?? [])]
+      .sort((a, b) => a.at - b.at)
+      .map(({ at, requests, errors }) => ({ at, requests, errors }));
+  }
+
+  /** A service's minutes since `since`, from the store, after a flush: what an SLO window reads. */
+  async minutes(service: string, since: number): Promise<TrafficMinute[]> {
+    await this.flush();
+    const records = await this.#store.records.list(TRAFFIC_KIND, { service, since });
+    return records.map((record) => {
+      const { requests, errors } = JSON.parse(record.data) as { requests: number; errors: number };
+      return { at: record.at, requests, errors };
+    });
+  }
+
+  /** Stops the timer and writes what was counted; the store stays open. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    await this.flush();
+  }
+
+  #arm(): void {
+    if (this.#closed) return;
+    this.#timer = this.#clock.setTimeout(() => {
+      const now = this.#clock.now();
+      this.flush()
+        .then(() => this.#onFlushed?.(now))
+        .finally(() => this.#arm())
+        .catch(() => {});
+    }, this.#flushEveryMs);
+    this.#timer.unref?.();
+  }
+
+  #sample(now: number): void {
+    const minuteStart = Math.floor(now / MINUTE_MS) * MINUTE_MS;
+    for (const { service, requestsTotal, errorsTotal } of this.#read()) {
+      const last = this.#last.get(service) ?? { requests: 0, errors: 0 };
+      // A counter that went down belongs to a gateway that started again: all it holds is new.
+      const requests = requestsTotal >= last.requests ? requestsTotal - last.requests : requestsTotal;
+      const errors = errorsTotal >= last.errors ? errorsTotal - last.errors : errorsTotal;
+      this.#last.set(service, { requests: requestsTotal, errors: errorsTotal });
+      if (requests === 0 && errors === 0) continue;
+      const minutes = this.#minutesOf(service);
+      let minute = minutes.get(minuteStart);
+      if (!minute) {
+        minute = { service, at: minuteStart, requests: 0, errors: 0 };
+        minutes.set(minuteStart, minute);
+      }
+      minute.requests += requests;
+      minute.errors += errors;
+      this.#dirty.add(minute);
+    }
+    const oldest = now - LONGEST_BURN_WINDOW_MS - MINUTE_MS;
+    for (const minutes of this.#recent.values()) {
+      for (const [at, minute] of minutes) {
+        if (at < oldest && !this.#dirty.has(minute)) minutes.delete(at);
+      }
+    }
+  }
+
+  async #write(now: number): Promise<void> {
+    const pending = [...this.#dirty];
+    this.#dirty.clear();
+    for (const minute of pending) {
+      try {
+        await this.#store.records.put({
+          kind: TRAFFIC_KIND,
+          id: `${minute.service}:${minute.at}`,
+          service: minute.service,
+          at: minute.at,
+          data: JSON.stringify({ requests: minute.requests, errors: minute.errors }),
+        });
+      } catch (error) {
+        this.#dirty.add(minute);
+        this.#onError(error as Error);
+      }
+    }
+    if (now - this.#prunedAt >= HOUR_MS) {
+      this.#prunedAt = now;
+      await this.#store.records
+        .prune(TRAFFIC_KIND, now - this.#retentionMs)
+        .catch((error: unknown) => this.#onError(error as Error));
+    }
+  }
+
+  #minutesOf(service: string): Map<number, Minute> {
+    let minutes = this.#recent.get(service);
+    if (!minutes) {
+      minutes = new Map();
+      this.#recent.set(service, minutes);
+    }
+    return minutes;
+  }
+}
+
+export function trafficHistory(options: TrafficHistoryOptions): TrafficHistory {
+  return new TrafficHistory(options);
+}
