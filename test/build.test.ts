@@ -2,14 +2,17 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 
 const root = resolve(import.meta.dirname, '..');
-const outDir = mkdtempSync(join(tmpdir(), 'rebound-build-'));
+// Inside the project (under node_modules/.cache, ignored everywhere) so that the built code resolves
+// its packages (uplot) as dist/ does.
+const cache = join(root, 'node_modules', '.cache');
+mkdirSync(cache, { recursive: true });
+const outDir = mkdtempSync(join(cache, 'rebound-build-'));
 after(() => rmSync(outDir, { recursive: true, force: true }));
 
 describe('build', () => {
@@ -33,4 +36,24 @@ describe('build', () => {
       /export declare function timeout/,
     );
   });
+
+  it(
+    'ships the dashboard next to the built server, where its routes find it',
+    { timeout: 120_000 },
+    async () => {
+      execFileSync(process.execPath, [join(root, 'scripts', 'copyDashboard.ts'), outDir], {
+        cwd: root,
+        stdio: 'pipe',
+      });
+      assert.ok(existsSync(join(outDir, 'server', 'dashboard', 'index.html')));
+      assert.ok(existsSync(join(outDir, 'server', 'dashboard', 'pages', 'service.js')));
+      const built = await import(pathToFileURL(join(outDir, 'server', 'dashboardRoutes.js')).href);
+      assert.equal(built.DASHBOARD_DIRECTORY, join(outDir, 'server', 'dashboard'));
+      const routes = built.dashboardRoutes();
+      const app = routes.find((route: { path: string }) => route.path === '/assets/:file');
+      const answer = await app.handle({ params: { file: 'app.js' } });
+      assert.equal(answer.status, 200);
+      assert.match(answer.body, /openStream/);
+    },
+  );
 });

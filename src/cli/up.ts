@@ -9,6 +9,7 @@ import {
   loadConfig,
   startControlPlane,
 } from '../healing/index.ts';
+import { dashboardRoutes } from '../server/dashboardRoutes.ts';
 import { startApiServer } from '../server/index.ts';
 import { type CliOutput, type Command, parseCommandArgs } from './command.ts';
 
@@ -71,6 +72,7 @@ Options:
           host: config.server.host,
           port: config.server.port,
           token: config.server.token,
+          routes: dashboardRoutes(),
         });
       } catch (error) {
         await started.close();

@@ -15,6 +15,7 @@ import { reportRoutes } from './reportRoutes.ts';
 import { createRouter } from './router.ts';
 import { serviceRoutes } from './serviceRoutes.ts';
 import { signalRoutes } from './signalRoutes.ts';
+import { streamRoutes } from './streamRoutes.ts';
 import { systemRoutes } from './systemRoutes.ts';
 
 export interface ApiHandlerOptions {
@@ -41,6 +42,7 @@ export function apiRoutes(controlPlane: ControlPlane): Route[] {
     ...reliabilityRoutes(controlPlane),
     ...chaosRoutes(controlPlane),
     ...reportRoutes(controlPlane),
+    ...streamRoutes(controlPlane),
   ];
 }
 

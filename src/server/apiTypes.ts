@@ -19,6 +19,11 @@ export interface ApiResponse {
   /** Header names as sent; `content-type` always present. */
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
+  /**
+   * A body written over time instead of `body` (Server-Sent Events): called once the headers are
+   * sent, with a writer; returns the function that stops it (the client went, or the server closes).
+   */
+  readonly stream?: (write: (chunk: string) => void) => () => void;
 }
 
 export type ApiHandler = (request: ApiRequest) => Promise<ApiResponse>;

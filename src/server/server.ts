@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { type ControlPlane, isLoopback } from '../healing/index.ts';
 import { type ApiHandlerOptions, createApiHandler } from './api.ts';
-import type { ApiHandler, ApiRequest, Route } from './apiTypes.ts';
+import type { ApiHandler, ApiRequest, ApiResponse, Route } from './apiTypes.ts';
 import { MAX_BODY_BYTES } from './body.ts';
 
 export interface ApiServerOptions {
@@ -43,9 +43,11 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     ...(options.routes ? { routes: options.routes } : {}),
     ...(options.onError ? { onError: options.onError } : {}),
   });
+  // Streams open (the dashboard's /api/stream): ended on close, which would otherwise wait for them.
+  const streams = new Set<() => void>();
   const server = createServer({ requestTimeout: REQUEST_TIMEOUT_MS }, (request, response) => {
     // The handler answers every error itself; only writing the answer can still fail.
-    serve(handler, request, response).catch(() => response.destroy());
+    serve(handler, request, response, streams).catch(() => response.destroy());
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -68,6 +70,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
           clearTimeout(force);
           resolve();
         });
+        for (const end of [...streams]) end();
         server.closeIdleConnections();
       });
       return closing;
@@ -75,7 +78,12 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   };
 }
 
-async function serve(handler: ApiHandler, request: IncomingMessage, response: ServerResponse): Promise<void> {
+async function serve(
+  handler: ApiHandler,
+  request: IncomingMessage,
+  response: ServerResponse,
+  streams: Set<() => void>,
+): Promise<void> {
   const apiRequest: ApiRequest = {
     method: request.method ?? 'GET',
     url: request.url ?? '/',
@@ -83,6 +91,7 @@ async function serve(handler: ApiHandler, request: IncomingMessage, response: Se
     body: request,
   };
   const answer = await handler(apiRequest);
+  if (answer.stream && request.method !== 'HEAD') return openStream(answer, response, streams);
   const body = Buffer.from(answer.body, 'utf8');
   const headers: Record<string, string | number> = { ...answer.headers, 'content-length': body.length };
   if (!request.complete && (answer.status === 413 || !boundedBody(request))) {
@@ -108,4 +117,19 @@ function boundedBody(request: IncomingMessage): boolean {
     length !== undefined &&
     Number(length) <= MAX_BODY_BYTES
   );
+}
+
+/** Sends the headers, then what the stream writes until the client goes or the server closes. */
+function openStream(answer: ApiResponse, response: ServerResponse, streams: Set<() => void>): void {
+  // A stream holds its connection to the end: closed then, so that `close` need not wait for it.
+  response.writeHead(answer.status, { ...answer.headers, connection: 'close' });
+  response.flushHeaders();
+  const stop = answer.stream!((chunk) => void response.write(chunk));
+  const end = (): void => {
+    if (!streams.delete(end)) return;
+    stop();
+    response.end();
+  };
+  streams.add(end);
+  response.once('close', end);
 }

@@ -1,0 +1,162 @@
+// A service's page: live latency, error-rate and throughput charts (uPlot, the last five minutes
+// kept client-side), its replicas, and the Restart and Scale operator actions.
+
+/* global window, ResizeObserver */
+
+import { badge, h, link, ms, percent, perSecond, time } from '../dom.js';
+
+const CHARTS = [
+  {
+    title: 'Latency',
+    tick: (tick) => `${tick} ms`,
+    floor: 10,
+    series: [
+      { label: 'p50', key: 'p50', stroke: '#3a7bd5', value: (_u, v) => ms(v) },
+      { label: 'p99', key: 'p99', stroke: '#d5473a', value: (_u, v) => ms(v) },
+    ],
+  },
+  {
+    title: 'Error rate',
+    tick: (tick) => `${+(tick * 100).toFixed(2)}%`,
+    floor: 0.05,
+    series: [{ label: 'errors', key: 'errors', stroke: '#d5473a', value: (_u, v) => percent(v) }],
+  },
+  {
+    title: 'Throughput',
+    tick: (tick) => `${tick}/s`,
+    floor: 1,
+    series: [{ label: 'requests', key: 'throughput', stroke: '#2d9d5a', value: (_u, v) => perSecond(v) }],
+  },
+];
+
+export function servicePage(root, { params, state, act, api, showError }) {
+  const name = params[0];
+  const path = `/api/services/${encodeURIComponent(name)}`;
+  const header = h('div', { class: 'service-header' }, h('h1', {}, name));
+  const status = h('p', { class: 'status', 'aria-live': 'polite' });
+  const restart = h('button', { type: 'button', id: 'restart' }, 'Restart');
+  const replicasInput = h('input', {
+    type: 'number',
+    min: 0,
+    id: 'scale-replicas',
+    'aria-label': 'replicas',
+  });
+  const scale = h('button', { type: 'button', id: 'scale' }, 'Scale');
+  const rows = h('tbody');
+  const charts = h('section', { class: 'charts' });
+  let found = true;
+
+  restart.addEventListener('click', async () => {
+    restart.disabled = true;
+    status.textContent = `Restarting ${name}…`;
+    const answer = await act(`${path}/restart`);
+    restart.disabled = false;
+    status.textContent = answer ? `Restart ${answer.attempt.status}` : 'Restart failed';
+  });
+  scale.addEventListener('click', async () => {
+    const replicas = Number(replicasInput.value);
+    status.textContent = `Scaling ${name} to ${replicas}…`;
+    const answer = await act(`${path}/scale`, { replicas });
+    status.textContent = answer ? `Scale ${answer.attempt.status}` : 'Scale failed';
+  });
+
+  root.append(
+    h('p', {}, link('/', '← all services')),
+    header,
+    h('div', { class: 'actions' }, restart, h('label', {}, 'Replicas ', replicasInput), scale),
+    status,
+    charts,
+    h('h2', {}, 'Replicas'),
+    h(
+      'table',
+      { class: 'replicas' },
+      h(
+        'thead',
+        {},
+        h('tr', {}, ...['Replica', 'pid', 'Port', 'State', 'Restarts', 'Started'].map((t) => h('th', {}, t))),
+      ),
+      rows,
+    ),
+  );
+
+  const plots = window.uPlot ? CHARTS.map((chart) => makeChart(chart, charts)) : [];
+  if (!window.uPlot) showError(new Error('the chart library (uPlot) did not load'));
+  const resize = new ResizeObserver(() => {
+    for (const plot of plots) plot.setSize({ width: chartWidth(charts), height: 180 });
+  });
+  resize.observe(charts);
+
+  // The page is usable before the first snapshot arrives, and says so when the service is unknown.
+  api(path).then(
+    (service) => {
+      if (replicasInput.value === '') replicasInput.value = String(service.replicas.length);
+    },
+    (error) => {
+      found = false;
+      showError(error);
+    },
+  );
+
+  return {
+    update(snapshot) {
+      const service = snapshot.services.find((candidate) => candidate.name === name);
+      if (!service) {
+        if (found) header.replaceChildren(h('h1', {}, name), h('span', {}, 'not in the config'));
+        return;
+      }
+      header.replaceChildren(h('h1', {}, name), badge(service.state));
+      const series = state.series.get(name);
+      if (series) for (const plot of plots) plot.setData([series.t, ...plot.keys.map((key) => series[key])]);
+      rows.replaceChildren(
+        ...service.replicas.map((replica) =>
+          h(
+            'tr',
+            { dataset: { replica: replica.id } },
+            h('td', {}, replica.id),
+            h('td', { class: 'pid' }, replica.pid === undefined ? '–' : String(replica.pid)),
+            h('td', {}, String(replica.port)),
+            h('td', {}, badge(replica.state)),
+            h('td', {}, String(replica.restarts)),
+            h('td', {}, time(replica.startedAt)),
+          ),
+        ),
+      );
+    },
+    dispose() {
+      resize.disconnect();
+      for (const plot of plots) plot.destroy();
+    },
+  };
+}
+
+function chartWidth(container) {
+  return Math.max(280, Math.min(560, container.clientWidth - 16));
+}
+
+function makeChart(chart, container) {
+  const holder = h('figure', { class: 'chart' }, h('figcaption', {}, chart.title));
+  container.append(holder);
+  const plot = new window.uPlot(
+    {
+      width: chartWidth(container),
+      height: 180,
+      series: [
+        {},
+        ...chart.series.map(({ label, stroke, value }) => ({
+          label,
+          stroke,
+          value,
+          width: 2,
+          spanGaps: true,
+        })),
+      ],
+      axes: [{}, { size: 64, values: (_u, ticks) => ticks.map(chart.tick) }],
+      // From 0 to at least `floor`, so that a flat zero line (no errors) does not fill the chart.
+      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(chart.floor, max * 1.1)] } },
+    },
+    [[], ...chart.series.map(() => [])],
+    holder,
+  );
+  plot.keys = chart.series.map((series) => series.key);
+  return plot;
+}

@@ -1,0 +1,105 @@
+// GET /api/stream in-process: a snapshot at once and then one per interval on a manual clock, a
+// heartbeat between, nothing more once stopped; and on a real socket, the token rule and the
+// stream ended when the server closes.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { fakeControlPlane } from '../../test/support/fakeControlPlane.ts';
+import { manualClock } from '../policies/index.ts';
+import { createApiHandler } from './api.ts';
+import { startApiServer } from './server.ts';
+import { streamRoutes } from './streamRoutes.ts';
+
+function events(text: string): { event: string; data: unknown }[] {
+  return text
+    .split('\n\n')
+    .filter((block) => block.startsWith('event:'))
+    .map((block) => {
+      const [eventLine, dataLine] = block.split('\n');
+      return {
+        event: eventLine!.slice('event: '.length),
+        data: JSON.parse(dataLine!.slice('data: '.length)),
+      };
+    });
+}
+
+describe('GET /api/stream', () => {
+  it('sends a snapshot at once, one per interval after, and stops when told', async () => {
+    const controlPlane = fakeControlPlane();
+    const clock = manualClock(Date.parse('2025-01-02T00:00:00.000Z'));
+    const [route] = streamRoutes(controlPlane, { clock, intervalMs: 1_000 });
+    const response = await route!.handle({
+      params: {},
+      query: new URLSearchParams(),
+      body: undefined,
+      request: { method: 'GET', url: '/api/stream', headers: {} },
+    });
+    assert.equal(response.headers['content-type'], 'text/event-stream; charset=utf-8');
+    let written = '';
+    const stop = response.stream!((chunk) => (written += chunk));
+    await clock.tickAsync(0);
+    const first = events(written);
+    assert.equal(first.length, 1);
+    assert.equal(first[0]!.event, 'snapshot');
+    const data = first[0]!.data as {
+      services: { name: string }[];
+      breakers: { aggregate: unknown };
+      healingStats: { attempts: number };
+      at: string;
+    };
+    assert.deepEqual(
+      data.services.map((service) => service.name),
+      controlPlane.services().map((service) => service.name),
+    );
+    assert.ok(data.breakers.aggregate);
+    assert.equal(typeof data.healingStats.attempts, 'number');
+    assert.equal(data.at, '2025-01-02T00:00:00.000Z');
+    assert.match(written, /\n: heartbeat\n\n/);
+
+    await clock.tickAsync(2_000);
+    assert.equal(events(written).length, 3);
+    assert.equal((events(written)[2]!.data as { at: string }).at, '2025-01-02T00:00:02.000Z');
+
+    stop();
+    assert.equal(clock.pendingTimers, 0);
+    await clock.tickAsync(5_000);
+    assert.equal(events(written).length, 3, 'nothing is sent once stopped');
+  });
+
+  it('needs the token off loopback, not on loopback (as every read)', async () => {
+    const controlPlane = fakeControlPlane();
+    const remote = createApiHandler({ controlPlane, token: 'secret', loopbackOnly: false });
+    const refused = await remote({ method: 'GET', url: '/api/stream', headers: {} });
+    assert.equal(refused.status, 401);
+    assert.equal(refused.stream, undefined);
+    const allowed = await remote({
+      method: 'GET',
+      url: '/api/stream',
+      headers: { authorization: 'Bearer secret' },
+    });
+    assert.equal(allowed.status, 200);
+    assert.equal(typeof allowed.stream, 'function');
+  });
+
+  it('streams over a real socket, and closing the server ends the stream at once', async () => {
+    const server = await startApiServer({
+      controlPlane: fakeControlPlane(),
+      host: '127.0.0.1',
+      port: 0,
+      token: undefined,
+    });
+    const response = await fetch(`${server.url}/api/stream`);
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get('access-control-allow-origin'), null);
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = '';
+    while (!text.includes('event: snapshot')) text += (await reader.read()).value ?? '';
+    const started = performance.now();
+    await server.close();
+    assert.ok(performance.now() - started < 2_000, 'close does not wait for the grace period');
+    for (;;) {
+      const { done } = await reader.read();
+      if (done) break;
+    }
+  });
+});

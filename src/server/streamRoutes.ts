@@ -1,0 +1,80 @@
+// GET /api/stream: the dashboard's live feed as Server-Sent Events, a `snapshot` of the services,
+// the breaker registry and the healing statistics every second, with a heartbeat comment between.
+
+import type { ControlPlane } from '../healing/index.ts';
+import { type Clock, systemClock } from '../policies/index.ts';
+import type { Route } from './apiTypes.ts';
+
+export interface StreamOptions {
+  /** Between two snapshots; default 1000. */
+  readonly intervalMs?: number;
+  readonly clock?: Clock;
+}
+
+export const STREAM_INTERVAL_MS = 1_000;
+
+/** What one `event: snapshot` carries. */
+export interface StreamSnapshot {
+  readonly services: ReturnType<ControlPlane['services']>;
+  readonly breakers: ReturnType<ControlPlane['breakers']['health']>;
+  readonly healingStats: Awaited<ReturnType<ControlPlane['healingStats']>>;
+  /** ISO time the snapshot was taken. */
+  readonly at: string;
+}
+
+export function streamRoutes(controlPlane: ControlPlane, options: StreamOptions = {}): Route[] {
+  const intervalMs = options.intervalMs ?? STREAM_INTERVAL_MS;
+  const clock = options.clock ?? systemClock;
+  return [
+    {
+      method: 'GET',
+      path: '/api/stream',
+      handle: () => ({
+        status: 200,
+        headers: {
+          'content-type': 'text/event-stream; charset=utf-8',
+          'cache-control': 'no-store',
+          'x-content-type-options': 'nosniff',
+          // Proxies (nginx) must not buffer the stream.
+          'x-accel-buffering': 'no',
+        },
+        body: '',
+        stream(write) {
+          let stopped = false;
+          let timer: ReturnType<Clock['setTimeout']> | undefined;
+          const tick = async (): Promise<void> => {
+            if (stopped) return;
+            try {
+              write(`event: snapshot\ndata: ${JSON.stringify(await snapshot(controlPlane, clock))}\n\n`);
+            } catch (error) {
+              // The store is closing or failing: say so on the stream rather than end it silently.
+              write(`event: problem\ndata: ${JSON.stringify({ message: (error as Error).message })}\n\n`);
+            }
+            if (stopped) return;
+            write(': heartbeat\n\n');
+            timer = clock.setTimeout(() => void tick(), intervalMs);
+            timer.unref?.();
+          };
+          write('retry: 2000\n\n');
+          void tick();
+          return () => {
+            stopped = true;
+            if (timer !== undefined) clock.clearTimeout(timer);
+          };
+        },
+      }),
+    },
+  ];
+}
+
+export async function snapshot(
+  controlPlane: ControlPlane,
+  clock: Clock = systemClock,
+): Promise<StreamSnapshot> {
+  return {
+    services: controlPlane.services(),
+    breakers: controlPlane.breakers.health(),
+    healingStats: await controlPlane.healingStats(),
+    at: new Date(clock.now()).toISOString(),
+  };
+}
