@@ -39,8 +39,13 @@ export interface IncidentTimes {
 
 export interface ServiceReliabilityInput {
   slo: SloConfig | null;
-  /** The service's traffic minutes, in any order; those outside the window are ignored. */
+  /**
+   * The service's traffic minutes, in any order; those outside the window are ignored. With
+   * `traffic`, only the burn-rate windows are read from them (the last 6 h are enough).
+   */
   minutes: readonly TrafficMinute[];
+  /** The requests and errors over the SLO window, when kept as running sums; else summed from `minutes`. */
+  traffic?: { requests: number; errors: number };
   /** The service's incidents, in any order; those opened outside the window are ignored. */
   incidents: readonly IncidentTimes[];
 }
@@ -124,7 +129,7 @@ export function meanTimeBetweenFailuresMs(incidents: readonly IncidentTimes[]): 
 /** Every figure of one service at `now`, over its SLO window. */
 export function serviceReliability(input: ServiceReliabilityInput, now: number): ServiceReliabilityView {
   const windowMs = reliabilityWindowMs(input.slo);
-  const traffic = trafficIn(input.minutes, now, windowMs);
+  const traffic = input.traffic ?? trafficIn(input.minutes, now, windowMs);
   const availability = availabilityOf(traffic);
   const incidents = openedIn(input.incidents, now, windowMs);
   const target = input.slo?.target;

@@ -78,12 +78,15 @@ export class ReliabilityMonitor {
   async view(): Promise<ReliabilityView> {
     const now = this.#options.clock.now();
     const incidents = await this.#options.incidents();
+    // From memory: the counts since the last flush, the window's running sums, the last 6 h's minutes.
+    this.history.sample();
     const inputs: Record<string, ServiceReliabilityInput> = {};
     for (const [name, service] of Object.entries(this.#options.config().services)) {
       const slo = service.slo ?? null;
       inputs[name] = {
         slo,
-        minutes: await this.history.minutes(name, now - reliabilityWindowMs(slo)),
+        minutes: this.history.recent(name),
+        traffic: this.history.totals(name, now, reliabilityWindowMs(slo)),
         incidents: incidents.filter((incident) => incident.service === name).map(incidentTimes),
       };
     }

@@ -84,16 +84,22 @@ describe('TrafficHistory', () => {
     await second.close();
   });
 
-  it('writes what was counted when closed, and reads a window back from the store', async () => {
-    const { clock, count, history } = await setup();
+  it('writes what was counted when closed', async () => {
+    const { clock, count, history, stored } = await setup();
     const recorder = history();
     await recorder.start();
     count('api', 7, 7);
     count('web', 3, 0);
     clock.advance(1_000); // no flush yet
-    assert.deepEqual(await recorder.minutes('api', T - DAY), [{ at: T, requests: 7, errors: 7 }]);
-    assert.deepEqual(await recorder.minutes('web', T + MINUTE), [], 'since after its only minute');
+    assert.deepEqual(await stored(), [], 'nothing written before the first flush');
     await recorder.close();
+    assert.deepEqual(
+      (await stored()).sort((a, b) => a.service.localeCompare(b.service)),
+      [
+        { id: `api:${T}`, at: T, service: 'api', requests: 7, errors: 7 },
+        { id: `web:${T}`, at: T, service: 'web', requests: 3, errors: 0 },
+      ],
+    );
   });
 
   it('prunes minutes older than the retention', async () => {
@@ -134,6 +140,61 @@ describe('TrafficHistory', () => {
     assert.deepEqual(flushed, [T + 10_000, T + 20_000, T + 30_000]);
     await recorder.close();
     assert.equal(clock.pendingTimers, 0);
+  });
+
+  it('reads a window from memory, a minute leaving it when the window start passes it', async () => {
+    const { store, clock, count, history } = await setup();
+    const put = (at: number, requests: number, errors: number) =>
+      store.records.put({
+        kind: TRAFFIC_KIND,
+        id: `api:${at}`,
+        service: 'api',
+        at,
+        data: JSON.stringify({ requests, errors }),
+      });
+    await put(T - DAY, 5, 1); // a previous run's first minute of a 1-day window read at T
+    await put(T - DAY + MINUTE, 7, 0);
+    const recorder = history();
+    await recorder.start();
+    let lists = 0;
+    const list = store.records.list.bind(store.records);
+    store.records.list = (...args) => {
+      lists++;
+      return list(...args);
+    };
+    assert.deepEqual(recorder.totals('api', T, DAY), { requests: 12, errors: 1 });
+    count('api', 10, 2);
+    clock.advance(1); // the window now starts 1 ms after the first minute: 7 + 10 / 0 + 2
+    recorder.sample();
+    assert.deepEqual(recorder.totals('api', clock.now(), DAY), { requests: 17, errors: 2 });
+    clock.advance(MINUTE - 1); // T + 1 min: the second minute starts at the window's start
+    assert.deepEqual(recorder.totals('api', clock.now(), DAY), { requests: 17, errors: 2 });
+    clock.advance(1);
+    assert.deepEqual(recorder.totals('api', clock.now(), DAY), { requests: 10, errors: 2 });
+    assert.deepEqual(recorder.totals('web', clock.now(), DAY), { requests: 0, errors: 0 });
+    assert.equal(lists, 0, 'no read of the store');
+    await recorder.close();
+  });
+
+  it('loads every minute within the retention on start, not only the recent ones', async () => {
+    const { clock, count, counters, history } = await setup();
+    const first = history();
+    await first.start();
+    count('api', 20, 4);
+    await clock.tickAsync(10_000);
+    await first.close();
+    // 12 h later (beyond the burn-rate windows' 6 h) a new run: the minute at T is in its 1-day window.
+    clock.advance(12 * 60 * MINUTE);
+    counters.clear();
+    const second = history();
+    await second.start();
+    assert.deepEqual(second.recent('api'), [], 'older than the burn-rate windows');
+    assert.deepEqual(second.totals('api', clock.now(), DAY), { requests: 20, errors: 4 });
+    count('api', 5, 0);
+    second.sample();
+    assert.deepEqual(second.totals('api', clock.now(), DAY), { requests: 25, errors: 4 });
+    assert.deepEqual(second.totals('api', clock.now(), 6 * 60 * MINUTE), { requests: 5, errors: 0 });
+    await second.close();
   });
 
   it('refuses bad options, listing every problem', () => {

@@ -2,10 +2,13 @@
 // 'traffic' records so that availability over an SLO window of days survives restarts of rebound up.
 // The gateways' counters are read every 10 s (one timer for all, nothing per request) and their
 // deltas added to the current minute's record, which is upserted: a crash loses at most 10 s.
+// The minutes are also held in memory (loaded once on start), so that reading the figures of a
+// window touches neither the store nor JSON.
 
 import { type Clock, OptionProblems, systemClock, type TimerHandle } from '../policies/index.ts';
 import type { Store } from '../store/index.ts';
 import { LONGEST_BURN_WINDOW_MS, type TrafficMinute } from './reliability.ts';
+import { TrafficLedger, type TrafficTotals } from './trafficHistoryLedger.ts';
 
 export const TRAFFIC_KIND = 'traffic';
 const MINUTE_MS = 60_000;
@@ -51,6 +54,8 @@ export class TrafficHistory {
   readonly #last = new Map<string, { requests: number; errors: number }>();
   /** The recent minutes (the longest burn-rate window and one), per service, by minute start. */
   readonly #recent = new Map<string, Map<number, Minute>>();
+  /** Every minute within the retention, per service: what the windows' sums are read from. */
+  readonly #ledgers = new Map<string, TrafficLedger>();
   readonly #dirty = new Set<Minute>();
   #chain: Promise<void> = Promise.resolve();
   #timer: TimerHandle | undefined;
@@ -77,15 +82,19 @@ export class TrafficHistory {
   }
 
   /**
-   * Loads the recent minutes a previous run wrote (so that the current minute's record is added
-   * to, not overwritten) and starts reading the counters every `flushEveryMs`. The counters start
-   * from zero: a gateway counts since it started, and it starts with this run.
+   * Loads the minutes a previous run wrote within the retention, once (the recent ones also so that
+   * the current minute's record is added to, not overwritten), and starts reading the counters every
+   * `flushEveryMs`. The counters start from zero: a gateway counts since it started, and it starts
+   * with this run.
    */
   async start(): Promise<void> {
-    const since = this.#clock.now() - LONGEST_BURN_WINDOW_MS - MINUTE_MS;
-    for (const record of await this.#store.records.list(TRAFFIC_KIND, { since })) {
+    const now = this.#clock.now();
+    const recentSince = now - LONGEST_BURN_WINDOW_MS - MINUTE_MS;
+    for (const record of await this.#store.records.list(TRAFFIC_KIND, { since: now - this.#retentionMs })) {
       if (record.service === null) continue;
       const { requests, errors } = JSON.parse(record.data) as { requests: number; errors: number };
+      this.#ledgerOf(record.service).add(record.at, requests, errors);
+      if (record.at < recentSince) continue;
       this.#minutesOf(record.service).set(record.at, {
         service: record.service,
         at: record.at,
@@ -111,14 +120,21 @@ export class TrafficHistory {
       .map(({ at, requests, errors }) => ({ at, requests, errors }));
   }
 
-  /** A service's minutes since `since`, from the store, after a flush: what an SLO window reads. */
-  async minutes(service: string, since: number): Promise<TrafficMinute[]> {
-    await this.flush();
-    const records = await this.#store.records.list(TRAFFIC_KIND, { service, since });
-    return records.map((record) => {
-      const { requests, errors } = JSON.parse(record.data) as { requests: number; errors: number };
-      return { at: record.at, requests, errors };
-    });
+  /**
+   * A service's requests and errors over the minutes that started within `windowMs` before `now`
+   * (and not after it), from memory: what an SLO window's figures read. Call `sample` first for
+   * the counts since the last flush.
+   */
+  totals(service: string, now: number, windowMs: number): TrafficTotals {
+    return this.#ledgers.get(service)?.totals(now, windowMs) ?? { requests: 0, errors: 0 };
+  }
+
+  /**
+   * Reads the counters and adds what grew to the current minutes, in memory; the next flush writes
+   * them. What a read of the figures does first, so that they include the last seconds.
+   */
+  sample(now = this.#clock.now()): void {
+    this.#sample(now);
   }
 
   /** Stops the timer and writes what was counted; the store stays open. */
@@ -159,6 +175,7 @@ export class TrafficHistory {
       minute.requests += requests;
       minute.errors += errors;
       this.#dirty.add(minute);
+      this.#ledgerOf(service).add(minuteStart, requests, errors);
     }
     const oldest = now - LONGEST_BURN_WINDOW_MS - MINUTE_MS;
     for (const minutes of this.#recent.values()) {
@@ -187,10 +204,23 @@ export class TrafficHistory {
     }
     if (now - this.#prunedAt >= HOUR_MS) {
       this.#prunedAt = now;
+      for (const [service, ledger] of this.#ledgers) {
+        ledger.prune(now - this.#retentionMs);
+        if (ledger.empty) this.#ledgers.delete(service);
+      }
       await this.#store.records
         .prune(TRAFFIC_KIND, now - this.#retentionMs)
         .catch((error: unknown) => this.#onError(error as Error));
     }
+  }
+
+  #ledgerOf(service: string): TrafficLedger {
+    let ledger = this.#ledgers.get(service);
+    if (!ledger) {
+      ledger = new TrafficLedger();
+      this.#ledgers.set(service, ledger);
+    }
+    return ledger;
   }
 
   #minutesOf(service: string): Map<number, Minute> {
