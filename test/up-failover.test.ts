@@ -3,6 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import { incidentsWithTimelines } from './support/incidents.ts';
 import { freePort, reboundUp, stopStarted } from './support/reboundUp.ts';
 import { until } from './support/waiting.ts';
 
@@ -66,6 +67,6 @@ policies:
       (a: { policy: string }) => a.policy === 'Overloaded',
     );
     assert.match(attempt.actions[0].message, /failed over to backup/);
-    assert.match(JSON.stringify((await rebound.api('/api/incidents')).body), /failed back from backup/);
+    assert.match(JSON.stringify(await incidentsWithTimelines(rebound)), /failed back from backup/);
   });
 });

@@ -9,6 +9,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { incidentsWithTimelines } from './support/incidents.ts';
 import { freePort, reboundUp, type RunningRebound, stopStarted } from './support/reboundUp.ts';
 import { until } from './support/waiting.ts';
 
@@ -73,6 +74,7 @@ policies:
     do: [scale-up]
     priority: 5
 escalation: [{ webhook: { url: "http://127.0.0.1:${pager.port}/hook", format: generic } }]
+incidents: { resolveAfterMs: 1000 }
 `);
     await until(
       async () => (await rebound.api('/api/services/web')).body.state === 'healthy',
@@ -127,9 +129,33 @@ escalation: [{ webhook: { url: "http://127.0.0.1:${pager.port}/hook", format: ge
         (a) => a.policy === 'Moderate Latency' && a.startedAt < attempt.startedAt,
       ),
     );
-    assert.equal(pager.received.length, 0, 'the page was held back: the healing worked');
-    const incidents = JSON.stringify((await rebound.api('/api/incidents')).body);
+    const triggered = () => pager.received.filter((r) => r.body.action === 'trigger');
+    assert.deepEqual(triggered(), [], 'the page was held back: the healing worked');
+    const incidents = JSON.stringify(await incidentsWithTimelines(rebound));
     assert.match(incidents, /page not sent \(healing worked\)/);
+
+    // Its page was held back, so once the incident resolves a 'resolved' notification says so.
+    await until(
+      () => pager.received.some((r) => r.body.action === 'resolve'),
+      'the resolved notification',
+      20_000,
+    );
+    const resolved = pager.received.find((r) => r.body.action === 'resolve')!.body;
+    assert.equal(resolved.service, 'web');
+    assert.match(
+      resolved.summary,
+      /web recovered: healthy for 1000 ms \(\d+ pages? held back while it healed\)/,
+    );
+    assert.deepEqual(triggered(), [], 'still no page');
+    const incident = (await incidentsWithTimelines(rebound)).find((i) => i.id === resolved.details.incident)!;
+    assert.equal(incident.status, 'resolved');
+    const kinds = new Set(incident.timeline.map((entry) => entry.kind));
+    for (const kind of ['signal', 'decision', 'action', 'suppressed', 'notification'] as const) {
+      assert.ok(kinds.has(kind), `a ${kind} entry on the timeline: ${[...kinds].join(', ')}`);
+    }
+    const mitigating = incident.timeline.find((entry) => entry.data.to === 'mitigating')!;
+    assert.equal(mitigating.kind, 'decision');
+    assert.equal(mitigating.data.policy, 'Critical Latency Spike');
   });
 
   it('skips a policy in cooldown for the next one, and refuses actions over the rate limit (then pages)', async () => {
@@ -156,6 +182,8 @@ policies:
     cooldownMs: 600000
 limits: { actionsPerMinute: 2, actionsPerHour: 100 }
 escalation: [{ webhook: { url: "http://127.0.0.1:${pager.port}/hook", format: generic } }]
+incidents:
+  severity: [{ when: [{ metric: memory_util, op: gt, value: 0.85 }], level: critical }]
 `);
     await until(
       async () => (await rebound.api('/api/services/worker')).body.state === 'healthy',
@@ -197,7 +225,25 @@ escalation: [{ webhook: { url: "http://127.0.0.1:${pager.port}/hook", format: ge
     assert.match(second.actions[1].message, /rate limit/);
     assert.ok(['failed', 'escalated'].includes(second.status));
     await until(() => pager.received.length > 0, 'a page for the failed healing');
-    assert.match(pager.received[0]!.body.summary, /worker/);
+    // The page says what was already tried on the incident, so that nobody repeats it.
+    const page = pager.received[0]!.body;
+    assert.match(page.summary, /worker: automatic healing failed .*; already tried: /);
+    assert.ok(
+      page.tried.some((line: string) =>
+        /^policy "Resource Exhaustion Again" \(scale-up succeeded, scale-up skipped\): (failed|escalated)/.test(
+          line,
+        ),
+      ),
+      JSON.stringify(page.tried),
+    );
+    assert.ok(
+      page.details.attempts.some((a: { policy: string }) => a.policy === 'Resource Exhaustion'),
+      'the first attempt on the same incident is listed too',
+    );
+    // A policy that matched brings 'high'; the severity rule on memory_util makes it critical.
+    const [incident] = (await rebound.api('/api/incidents')).body.incidents;
+    assert.equal(incident.service, 'worker');
+    assert.equal(incident.severity, 'critical');
 
     // Both in cooldown now: nothing more runs, however hot it gets.
     const count = (await attempts(rebound)).filter((a) => a.source === 'policy').length;
@@ -311,7 +357,7 @@ receivers:
     const attempt = (await attempts(rebound)).find((a) => a.policy === 'Alerted Latency');
     assert.equal(attempt.trigger.source, 'alertmanager');
     assert.match(
-      JSON.stringify((await rebound.api('/api/incidents')).body),
+      JSON.stringify(await incidentsWithTimelines(rebound)),
       /alert HighLatency firing: p99 above 500 ms/,
     );
   });

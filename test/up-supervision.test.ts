@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { isAlive as alive } from '../src/healing/processes.ts';
+import { incidentsWithTimelines } from './support/incidents.ts';
 import { freePort, reboundUp, type RunningRebound, stopStarted } from './support/reboundUp.ts';
 import { until } from './support/waiting.ts';
 
@@ -233,7 +234,7 @@ ${webService(gatewayPort, '\n    dependsOn: [db]')}`;
     await new Promise((resolve) => setTimeout(resolve, 1500));
     assert.equal((await healthyPids(rebound)).length, 1, 'web not restarted while db is down');
     assert.match(
-      JSON.stringify((await rebound.api('/api/incidents')).body),
+      JSON.stringify(await incidentsWithTimelines(rebound)),
       /held back: waiting for its dependency db/,
     );
 

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { type CliOutput, type Command, EXIT_USAGE } from './command.ts';
 import { breakersCommand } from './breakers.ts';
 import { chaosCommand } from './chaos.ts';
+import { incidentsCommand } from './incidents.ts';
 import { reportCommand } from './report.ts';
 import { restartCommand } from './restart.ts';
 import { statusCommand } from './status.ts';
@@ -16,6 +17,7 @@ export const COMMANDS: readonly Command[] = [
   statusCommand,
   breakersCommand,
   restartCommand,
+  incidentsCommand,
   chaosCommand,
   reportCommand,
   validateCommand,

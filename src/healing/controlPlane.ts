@@ -7,6 +7,7 @@ import { type ChaosRuns, chaosRuns, type ExperimentScheduler, experimentSchedule
 import { BreakerRegistry, type Clock, systemClock } from '../policies/index.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { builtInActions } from './actions.ts';
+import { burnRateSignal } from './burnRateSignal.ts';
 import { controlPlaneChaosTarget } from './chaosTarget.ts';
 import { AlertGate } from './alertGate.ts';
 import { loadConfig } from './config.ts';
@@ -16,6 +17,8 @@ import type {
   AttemptView,
   ControlPlane,
   HealingStats,
+  IncidentStatus,
+  IncidentSummaryView,
   IncidentView,
   MetricsEvent,
   PolicyView,
@@ -26,7 +29,14 @@ import type {
 import { ConflictError, InvalidRequestError, UnknownServiceError } from './errors.ts';
 import { Escalator, type Notification } from './escalation.ts';
 import { type Gateway, startGateway } from './gateway.ts';
-import { IncidentTracker, iso } from './incidents.ts';
+import {
+  attemptsTried,
+  escalationSummary,
+  needsResolvedNotification,
+  resolvedNotification,
+  triedLine,
+} from './incidentNotifications.ts';
+import { IncidentTracker, incidentSeverity, incidentSummary, iso } from './incidents.ts';
 import { describeCondition, PolicyEngine, type Signal } from './policyEngine.ts';
 import { parsePrometheusText, serviceMetricsFromSamples } from './prometheusText.ts';
 import { ReliabilityMonitor } from './reliabilityMonitor.ts';
@@ -162,12 +172,15 @@ class ReboundControlPlane implements ControlPlane {
         }),
       incidents: () => this.#incidents.list(10_000),
       onAlert: (alert) => {
-        const summary =
-          `${alert.service}: ${alert.alert} burn-rate alert firing: error budget burning at ` +
-          `${alert.longBurnRate.toFixed(1)}× over ${alert.longWindowMs / 60_000} min and ` +
-          `${alert.shortBurnRate.toFixed(1)}× over ${alert.shortWindowMs / 60_000} min (threshold ${alert.threshold}×)`;
-        this.#log(`rebound: ${summary}`);
-        void this.#recordEvent(alert.service, 'burn-rate', { ...alert, summary });
+        const signal = burnRateSignal(alert);
+        this.#log(`rebound: ${signal.summary}`);
+        void this.#recordEvent(alert.service, 'burn-rate', { ...alert, summary: signal.summary });
+        this.#incidents.note(alert.service, 'signal', signal.summary, {
+          opens: true,
+          severity: this.#severityFor(alert.service, signal.level),
+          title: signal.title,
+          data: signal.data,
+        });
       },
       onError: (error) => this.#log(`rebound: could not record traffic: ${error.message}`),
     });
@@ -298,6 +311,16 @@ class ReboundControlPlane implements ControlPlane {
   // -------------------------------------------------------------------------------------------
   // Signals
 
+  /** The severity a signal gives the service's incident (SPEC 6): the rules, else no healthy replica. */
+  #severityFor(service: string, signal: Severity): Severity {
+    return incidentSeverity({
+      rules: this.config.incidents.severity,
+      metrics: this.#metricsOf(service),
+      noHealthyReplica: !this.#stopped.has(service) && this.#isDown(service),
+      signal,
+    });
+  }
+
   /** Everything known about a service now, by metric name: what policies are evaluated against. */
   #metricsOf(service: string): Record<string, number> {
     const now = this.#clock.now();
@@ -395,14 +418,17 @@ class ReboundControlPlane implements ControlPlane {
       this.#alerts.set(service, firing);
       if (alert.status === 'resolved') {
         firing.delete(alert.fingerprint);
-        this.#incidents.note(service, 'signal', `alert ${name} resolved`);
+        this.#incidents.note(service, 'signal', `alert ${name} resolved`, {
+          data: { alertname: name, fingerprint: alert.fingerprint, status: 'resolved' },
+        });
         continue;
       }
       firing.set(alert.fingerprint, alertMetrics(alert));
       const summary = alert.annotations.summary ?? alert.annotations.description ?? name;
       this.#incidents.note(service, 'signal', `alert ${name} firing: ${summary}`, {
         opens: true,
-        severity: severityOf(alert.labels.severity),
+        severity: this.#severityFor(service, severityOf(alert.labels.severity)),
+        data: { alertname: name, fingerprint: alert.fingerprint, status: 'firing', labels: alert.labels },
       });
       const metrics = this.#metricsOf(service);
       const notification = this.#notification(
@@ -417,7 +443,13 @@ class ReboundControlPlane implements ControlPlane {
       } else if (!decision.send || this.#engine.matching(service, metrics).length > 0) {
         // Recovering, or a policy may heal it: the alert waits for the verdict (sent if healing fails).
         this.#gate.hold(service, notification);
-        this.#incidents.note(service, 'suppression', `alert ${name} held back while ${service} heals`);
+        this.#incidents.note(service, 'suppressed', `alert ${name} held back while ${service} heals`, {
+          data: {
+            alertname: name,
+            fingerprint: alert.fingerprint,
+            reason: decision.send ? 'healing' : 'recovering',
+          },
+        });
         if (decision.send) this.#healAlert(service, metrics, name);
       } else {
         await this.#send(notification);
@@ -480,15 +512,18 @@ class ReboundControlPlane implements ControlPlane {
     const from = previous ?? 'starting';
     void this.#recordHistory(service, from, state);
     const bad = state === 'unhealthy' || state === 'critical';
-    this.#incidents.note(service, 'state', `${service} ${from} → ${state}`, {
+    this.#incidents.note(service, 'signal', `${service} ${from} → ${state}`, {
       opens: bad,
-      severity: bad ? 'critical' : undefined,
+      severity: bad ? this.#severityFor(service, 'critical') : undefined,
       title: bad ? `${service} is ${state}` : undefined,
+      data: { from, to: state, metrics: this.#metricsOf(service) },
     });
     if (state === 'healthy') {
       // Alerts held while it recovered are not sent: it recovered (they stay on the timeline).
       for (const held of this.#gate.drop(service)) {
-        this.#incidents.note(service, 'suppression', `page not sent (recovered): ${held.summary}`);
+        this.#incidents.note(service, 'suppressed', `page not sent (recovered): ${held.summary}`, {
+          data: { reason: 'recovered', page: held.id },
+        });
       }
     }
   }
@@ -500,15 +535,18 @@ class ReboundControlPlane implements ControlPlane {
     if (!incident || this.#state(service) !== 'healthy' || healthySince === undefined) return;
     const { resolveAfterMs } = this.config.incidents;
     if (this.#clock.now() - healthySince < resolveAfterMs) return;
-    const wasEscalated = incident.status === 'escalated';
-    this.#incidents.setStatus(service, 'resolved', `${service} healthy for ${resolveAfterMs} ms`);
-    if (wasEscalated) {
-      void this.#send({
-        ...this.#notification(service, incident.severity, `${service} recovered`, []),
-        id: `rebound-${service}-${incident.id}`,
-        action: 'resolve',
-      });
-    }
+    const why = `healthy for ${resolveAfterMs} ms`;
+    this.#incidents.setStatus(service, 'resolved', `${service} ${why}`, { healthyForMs: resolveAfterMs });
+    this.#notifyResolved(incident, why);
+  }
+
+  /**
+   * A 'resolved' notification for an incident that paged someone, or whose pages were held back
+   * while it healed (whoever would have been paged learns that something happened and ended).
+   */
+  #notifyResolved(incident: IncidentView, why: string): void {
+    if (!needsResolvedNotification(incident)) return;
+    void this.#send(resolvedNotification(incident, why, this.#clock.now(), this.#state(incident.service)));
   }
 
   /** Since when every desired replica of the service has been healthy (for failback and resolution). */
@@ -531,14 +569,18 @@ class ReboundControlPlane implements ControlPlane {
       if (fullyHealthy && now - this.#fallbackSince.get(service)! >= FALLBACK_HOLD_MS) {
         gateway.setFallbackMode(false);
         this.#fallbackSince.delete(service);
-        this.#incidents.note(service, 'action', 'fallback mode lifted: every replica healthy');
+        this.#incidents.note(service, 'action', 'fallback mode lifted: every replica healthy', {
+          data: { action: 'fallback-mode', enabled: false },
+        });
       }
     } else this.#fallbackSince.delete(service);
 
     if (gateway.failover && fullyHealthy && healthyFor >= FAILBACK_AFTER_MS) {
       const target = gateway.failover;
       gateway.setFailover(undefined);
-      this.#incidents.note(service, 'action', `failed back from ${target}: ${service} healthy again`);
+      this.#incidents.note(service, 'action', `failed back from ${target}: ${service} healthy again`, {
+        data: { action: 'failover', target, enabled: false },
+      });
     }
   }
 
@@ -574,7 +616,12 @@ class ReboundControlPlane implements ControlPlane {
           service,
           'signal',
           `replica ${event.replica.id} exited (${event.signal ?? `code ${event.code}`})`,
-          { opens: true, severity: 'high', title: `${service}: replica ${event.replica.id} crashed` },
+          {
+            opens: true,
+            severity: this.#severityFor(service, 'high'),
+            title: `${service}: replica ${event.replica.id} crashed`,
+            data: { replica: event.replica.id, code: event.code, signal: event.signal },
+          },
         );
         break;
       case 'replica-unhealthy':
@@ -585,8 +632,9 @@ class ReboundControlPlane implements ControlPlane {
           `replica ${event.replica.id} failed its health probe: ${event.detail}`,
           {
             opens: true,
-            severity: 'high',
+            severity: this.#severityFor(service, 'high'),
             title: `${service}: replica ${event.replica.id} unhealthy`,
+            data: { replica: event.replica.id, detail: event.detail },
           },
         );
         break;
@@ -621,10 +669,19 @@ class ReboundControlPlane implements ControlPlane {
           endedAt: null,
         };
         this.#restarts.set(key, attempt);
+        this.#incidents.note(service, 'action', attempt.outcome, {
+          data: {
+            attempt: attempt.id,
+            replica: event.replica.id,
+            reason: event.reason,
+            delayMs: event.delayMs,
+          },
+        });
         this.#incidents.setStatus(
           service,
           'mitigating',
           `supervisor restarting ${event.replica.id} (${event.reason})`,
+          { attempt: attempt.id },
         );
         void this.#recordAttempt(attempt);
         break;
@@ -640,7 +697,9 @@ class ReboundControlPlane implements ControlPlane {
         attempt.endedAt = iso(now);
         attempt.outcome = `replica ${event.replica.id} restarted after a ${attempt.trigger.source === 'exit' ? 'crash' : 'hang'}, healthy again after ${now - Date.parse(attempt.startedAt)} ms`;
         void this.#recordAttempt(attempt);
-        this.#incidents.note(service, 'action', attempt.outcome);
+        this.#incidents.note(service, 'action', attempt.outcome, {
+          data: { attempt: attempt.id, replica: event.replica.id, status: attempt.status },
+        });
         break;
       }
       case 'restart-held':
@@ -649,6 +708,7 @@ class ReboundControlPlane implements ControlPlane {
           service,
           'decision',
           `restart of ${event.replica.id} held back: ${event.reason}`,
+          { data: { replica: event.replica.id, reason: event.reason } },
         );
         break;
       case 'service-critical': {
@@ -664,11 +724,12 @@ class ReboundControlPlane implements ControlPlane {
         }
         this.#incidents.note(
           service,
-          'state',
+          'signal',
           `${service} critical: ${event.restarts} restarts within ${event.windowMs} ms`,
           {
             opens: true,
-            severity: 'critical',
+            severity: this.#severityFor(service, 'critical'),
+            data: { restarts: event.restarts, windowMs: event.windowMs },
           },
         );
         void this.#page(
@@ -701,20 +762,40 @@ class ReboundControlPlane implements ControlPlane {
         `policy "${attempt.policy}" fired: ${attempt.trigger.conditions.join(' and ')}`,
         {
           opens: true,
-          severity: 'high',
+          severity: this.#severityFor(service, 'high'),
           title: `${service}: ${attempt.trigger.conditions.join(' and ')}`,
+          data: {
+            policy: attempt.policy,
+            attempt: attempt.id,
+            conditions: attempt.trigger.conditions,
+            metrics: attempt.trigger.metrics,
+          },
         },
       );
-      this.#incidents.setStatus(service, 'mitigating', `healing with policy "${attempt.policy}"`);
+      this.#incidents.setStatus(service, 'mitigating', `healing with policy "${attempt.policy}"`, {
+        policy: attempt.policy,
+        attempt: attempt.id,
+      });
     } else if (attempt.status !== 'running') {
       this.#incidents.note(
         service,
         'action',
         `policy "${attempt.policy}" ${attempt.status}: ${attempt.outcome}`,
+        {
+          data: {
+            policy: attempt.policy,
+            attempt: attempt.id,
+            status: attempt.status,
+            actions: attempt.actions.map((action) => ({ type: action.type, status: action.status })),
+            verified: attempt.verified,
+          },
+        },
       );
       if (attempt.status === 'succeeded') {
         for (const held of this.#gate.drop(service)) {
-          this.#incidents.note(service, 'suppression', `page not sent (healing worked): ${held.summary}`);
+          this.#incidents.note(service, 'suppressed', `page not sent (healing worked): ${held.summary}`, {
+            data: { reason: 'healed', page: held.id, attempt: attempt.id },
+          });
         }
       } else {
         for (const held of this.#gate.release(service)) void this.#send(held);
@@ -734,7 +815,9 @@ class ReboundControlPlane implements ControlPlane {
       { metrics },
     );
     this.#gate.hold(service, notification);
-    this.#incidents.note(service, 'suppression', `page held back while "${policy}" heals ${service}`);
+    this.#incidents.note(service, 'suppressed', `page held back while "${policy}" heals ${service}`, {
+      data: { reason: 'healing', policy, attempt: attemptId },
+    });
   }
 
   async #escalate(service: string, tried: readonly AttemptView[], signal: Signal): Promise<void> {
@@ -748,18 +831,25 @@ class ReboundControlPlane implements ControlPlane {
     summary: string,
     tried: readonly AttemptView[],
   ): Promise<void> {
+    // Whoever is paged should not repeat what was tried: every attempt on the incident so far.
+    const incident = this.#incidents.openFor(service);
+    const stored = incident ? await this.healing({ service, limit: 200 }).catch(() => []) : [];
+    const attempts = attemptsTried(incident, stored, tried);
     const notification = this.#notification(
       service,
       severity,
-      summary,
-      tried.map((attempt) => `${attempt.policy ?? attempt.source}: ${attempt.outcome}`),
+      escalationSummary(summary, attempts),
+      attempts.map(triedLine),
+      { attempts },
     );
     const decision = this.#gate.decide(service);
     if (!decision.send && decision.reason === 'dependency-down') {
       this.#suppress(service, notification, decision.reason, decision.dependency);
       return;
     }
-    this.#incidents.setStatus(service, 'escalated', 'escalated to a human');
+    this.#incidents.setStatus(service, 'escalated', 'escalated to a human', {
+      attempts: attempts.map((attempt) => attempt.id),
+    });
     await this.#send(notification);
   }
 
@@ -784,17 +874,24 @@ class ReboundControlPlane implements ControlPlane {
   }
 
   async #send(notification: Notification): Promise<void> {
-    this.#incidents.note(
-      notification.service,
-      'notification',
-      `${notification.action === 'resolve' ? 'resolved notification' : 'page'} sent: ${notification.summary}`,
-    );
+    const resolve = notification.action === 'resolve';
+    const summary = `${resolve ? 'resolved notification' : 'page'} sent: ${notification.summary}`;
+    const data = { action: notification.action, severity: notification.severity, dedupKey: notification.id };
+    const incident = notification.details.incident;
+    if (resolve && typeof incident === 'string') {
+      // Its incident is resolved already: the entry goes to it by id, reopening nothing.
+      await this.#incidents.append(incident, 'notification', summary, data).catch(() => {});
+    } else {
+      this.#incidents.note(notification.service, 'notification', summary, { data });
+    }
     await this.#escalator.send(notification);
   }
 
   #suppress(service: string, notification: Notification, reason: string, dependency?: string): void {
     const why = reason === 'dependency-down' ? `its dependency ${dependency} is down` : 'it is recovering';
-    this.#incidents.note(service, 'suppression', `page inhibited (${why}): ${notification.summary}`);
+    this.#incidents.note(service, 'suppressed', `page inhibited (${why}): ${notification.summary}`, {
+      data: { reason, dependency: dependency ?? null, page: notification.id },
+    });
     void this.#recordEvent(service, 'suppressed', { reason, dependency, summary: notification.summary });
   }
 
@@ -910,7 +1007,9 @@ class ReboundControlPlane implements ControlPlane {
     attempt.status = status;
     attempt.outcome = `${type} by an operator ${status}: ${message}`;
     attempt.endedAt = iso(endedAt);
-    this.#incidents.note(name, 'action', attempt.outcome);
+    this.#incidents.note(name, 'action', attempt.outcome, {
+      data: { attempt: attempt.id, source: 'operator', type, status },
+    });
     await this.#recordAttempt(attempt);
     this.#updateState(name);
     return attempt;
@@ -1007,12 +1106,30 @@ class ReboundControlPlane implements ControlPlane {
     return this.#reliability.view();
   }
 
-  incidents(): Promise<IncidentView[]> {
-    return this.#incidents.list();
+  async incidents(filter: { status?: IncidentStatus } = {}): Promise<IncidentSummaryView[]> {
+    const incidents = await this.#incidents.list(filter.status === undefined ? 100 : 10_000);
+    return incidents
+      .filter((incident) => filter.status === undefined || incident.status === filter.status)
+      .slice(0, 100)
+      .map(incidentSummary);
   }
 
   incident(id: string): Promise<IncidentView> {
     return this.#incidents.get(id);
+  }
+
+  acknowledgeIncident(id: string): Promise<IncidentView> {
+    return this.#incidents.acknowledge(id);
+  }
+
+  async resolveIncident(id: string): Promise<IncidentView> {
+    const incident = await this.#incidents.resolve(id);
+    this.#notifyResolved(incident, 'resolved by an operator');
+    return incident;
+  }
+
+  addIncidentNote(id: string, text: string): Promise<IncidentView> {
+    return this.#incidents.addNote(id, text);
   }
 
   async reload(): Promise<{ changed: string[] }> {
@@ -1056,6 +1173,7 @@ class ReboundControlPlane implements ControlPlane {
           service.name,
           'action',
           `rolled out revision ${this.#supervisor.revision(service.name)}`,
+          { data: { revision: this.#supervisor.revision(service.name) } },
         );
       }
       if (old.replicas.count !== service.replicas.count) {

@@ -113,22 +113,34 @@ export interface PolicyView {
   enabled: boolean;
 }
 
+/** What a timeline entry records (SPEC 6). */
+export type TimelineKind = 'signal' | 'decision' | 'action' | 'suppressed' | 'notification' | 'note';
+
 export interface TimelineEntry {
   at: string;
-  kind: 'signal' | 'decision' | 'action' | 'suppression' | 'notification' | 'state';
-  message: string;
+  kind: TimelineKind;
+  /** One readable sentence. */
+  summary: string;
+  /** The structured facts behind it (metrics, policy, attempt id, alert fingerprint, from/to…); `{}` when none. */
+  data: Record<string, unknown>;
 }
 
 export type IncidentStatus = 'open' | 'mitigating' | 'resolved' | 'escalated';
 
-export interface IncidentView {
+/** An incident as `GET /api/incidents` lists it; times not reached yet are null (never left out). */
+export interface IncidentSummaryView {
   id: string;
   service: string;
-  status: IncidentStatus;
   severity: 'critical' | 'high' | 'medium' | 'low';
+  status: IncidentStatus;
   title: string;
   openedAt: string;
   resolvedAt: string | null;
+  acknowledgedAt: string | null;
+}
+
+/** An incident with its timeline (`GET /api/incidents/:id`). */
+export interface IncidentView extends IncidentSummaryView {
   timeline: TimelineEntry[];
 }
 
@@ -199,9 +211,16 @@ export interface ControlPlane {
   ingestEvent(event: MetricsEvent): Promise<{ accepted: true }>;
   /** An Alertmanager webhook (version 4), already validated; resolves with how many alerts were taken. */
   ingestAlerts(payload: AlertmanagerPayload): Promise<{ accepted: number }>;
-  incidents(): Promise<IncidentView[]>;
-  /** Throws NotFoundError. */
+  /** Newest first, without their timelines; only those of `status` when given. */
+  incidents(filter?: { status?: IncidentStatus }): Promise<IncidentSummaryView[]>;
+  /** Throws NotFoundError (as the three below do for an unknown id). */
   incident(id: string): Promise<IncidentView>;
+  /** Sets acknowledgedAt (idempotent: a second ack changes nothing). */
+  acknowledgeIncident(id: string): Promise<IncidentView>;
+  /** An operator resolves it; throws ConflictError when it is resolved already. */
+  resolveIncident(id: string): Promise<IncidentView>;
+  /** Adds an operator's note (1 to 4000 characters) to its timeline. */
+  addIncidentNote(id: string, text: string): Promise<IncidentView>;
   /** Reliability figures per service and overall over each service's SLO window (SPEC 6). */
   reliability(): Promise<ReliabilityView>;
   /** Re-reads the config file: throws ConfigError (nothing changed) or rolls out what changed. */

@@ -1,11 +1,15 @@
 // Incidents: what happened to a service, grouped so that one outage is one incident with one
-// timeline (signals, decisions, actions, suppressions, notifications, state changes), kept in the store.
+// timeline (signals, decisions, actions, suppressions, notifications, notes), kept in the store.
 
 import { type Clock, systemClock } from '../policies/index.ts';
 import type { Store } from '../store/index.ts';
-import type { IncidentStatus, IncidentView, TimelineEntry } from './controlPlaneTypes.ts';
+import type { IncidentStatus, IncidentView, TimelineKind } from './controlPlaneTypes.ts';
 import type { Severity } from './configTypes.ts';
-import { NotFoundError } from './errors.ts';
+import { ConflictError, NotFoundError } from './errors.ts';
+import { readIncident } from './incidentRecords.ts';
+
+export * from './incidentRecords.ts';
+export * from './incidentSeverity.ts';
 
 const KIND = 'incident';
 const SEVERITY_RANK: Record<Severity, number> = { low: 0, medium: 1, high: 2, critical: 3 };
@@ -18,6 +22,15 @@ export interface IncidentTrackerOptions {
   groupWindowMs: number;
   clock?: Clock;
   newId?: () => string;
+}
+
+export interface NoteOptions {
+  /** Opens an incident (or reopens the one resolved within the grouping window) when none is open. */
+  opens?: boolean;
+  /** Raises the incident's severity to this (never lowers it). */
+  severity?: Severity;
+  title?: string;
+  data?: Record<string, unknown>;
 }
 
 export class IncidentTracker {
@@ -40,7 +53,7 @@ export class IncidentTracker {
   /** Loads the incidents a previous run left open, so that they go on rather than being forgotten. */
   async resume(): Promise<void> {
     for (const record of await this.#store.records.list(KIND, { limit: 200 })) {
-      const incident = JSON.parse(record.data) as IncidentView;
+      const incident = readIncident(record.data);
       if (incident.status === 'resolved' || this.#current.has(incident.service)) continue;
       this.#current.set(incident.service, { incident, lastAt: record.at });
     }
@@ -58,9 +71,9 @@ export class IncidentTracker {
    */
   note(
     service: string,
-    kind: TimelineEntry['kind'],
-    message: string,
-    options: { opens?: boolean; severity?: Severity; title?: string } = {},
+    kind: TimelineKind,
+    summary: string,
+    options: NoteOptions = {},
   ): IncidentView | undefined {
     const now = this.#clock.now();
     let current = this.#current.get(service);
@@ -73,9 +86,10 @@ export class IncidentTracker {
           service,
           status: 'open',
           severity: options.severity ?? 'medium',
-          title: options.title ?? `${service}: ${message}`,
+          title: options.title ?? `${service}: ${summary}`,
           openedAt: iso(now),
           resolvedAt: null,
+          acknowledgedAt: null,
           timeline: [],
         },
         lastAt: now,
@@ -83,6 +97,10 @@ export class IncidentTracker {
       this.#current.set(service, current);
     } else if (current.incident.status === 'resolved') {
       if (!options.opens) return undefined;
+      this.#push(current.incident, now, 'decision', `status resolved → open: ${summary}`, {
+        from: 'resolved',
+        to: 'open',
+      });
       current.incident.status = 'open';
       current.incident.resolvedAt = null;
     }
@@ -90,41 +108,124 @@ export class IncidentTracker {
     if (options.severity && SEVERITY_RANK[options.severity] > SEVERITY_RANK[incident.severity]) {
       incident.severity = options.severity;
     }
-    incident.timeline.push({ at: iso(now), kind, message });
-    if (incident.timeline.length > MAX_TIMELINE) incident.timeline.splice(50, 1);
+    this.#push(incident, now, kind, summary, options.data ?? {});
     current.lastAt = now;
     this.#save(incident, now);
     return incident;
   }
 
-  /** Moves the service's open incident to a status (mitigating, escalated, resolved). */
-  setStatus(service: string, status: IncidentStatus, message: string): void {
+  /** Moves the service's open incident to a status (mitigating, escalated, resolved): a 'decision' entry. */
+  setStatus(service: string, status: IncidentStatus, why: string, data: Record<string, unknown> = {}): void {
     const incident = this.openFor(service);
     if (!incident || incident.status === status) return;
     const now = this.#clock.now();
-    incident.status = status;
-    if (status === 'resolved') incident.resolvedAt = iso(now);
-    incident.timeline.push({ at: iso(now), kind: 'state', message });
+    this.#move(incident, status, now, why, data);
     this.#current.get(service)!.lastAt = now;
     this.#save(incident, now);
   }
 
+  /** An operator saw it: sets acknowledgedAt once (a second ack changes nothing). */
+  acknowledge(id: string): Promise<IncidentView> {
+    return this.#change(id, (incident, now) => {
+      if (incident.acknowledgedAt !== null) return false;
+      incident.acknowledgedAt = iso(now);
+      this.#push(incident, now, 'note', 'acknowledged by an operator', { by: 'operator' });
+      return true;
+    });
+  }
+
+  /** An operator resolves it; ConflictError when it is resolved already. */
+  resolve(id: string): Promise<IncidentView> {
+    return this.#change(id, (incident, now) => {
+      if (incident.status === 'resolved') {
+        throw new ConflictError(`incident ${id} is resolved already (at ${incident.resolvedAt})`);
+      }
+      this.#move(incident, 'resolved', now, 'resolved by an operator', { by: 'operator' });
+      return true;
+    });
+  }
+
+  /** An operator's note on the timeline. */
+  addNote(id: string, text: string): Promise<IncidentView> {
+    return this.append(id, 'note', text, { by: 'operator' });
+  }
+
+  /** An entry on a given incident, resolved or not (e.g. its resolved notification). */
+  append(
+    id: string,
+    kind: TimelineKind,
+    summary: string,
+    data: Record<string, unknown> = {},
+  ): Promise<IncidentView> {
+    return this.#change(id, (incident, now) => {
+      this.#push(incident, now, kind, summary, data);
+      return true;
+    });
+  }
+
+  /** Every stored incident, newest first, with its timeline. */
   async list(limit = 100): Promise<IncidentView[]> {
     await this.#writes;
     const records = await this.#store.records.list(KIND, { limit });
-    return records.map((record) => JSON.parse(record.data) as IncidentView);
+    return records.map((record) => this.#live(readIncident(record.data)));
   }
 
   async get(id: string): Promise<IncidentView> {
     await this.#writes;
     const record = await this.#store.records.get(KIND, id);
     if (!record) throw new NotFoundError(`no incident with id ${JSON.stringify(id)}`);
-    return JSON.parse(record.data) as IncidentView;
+    return this.#live(readIncident(record.data));
   }
 
   /** Resolves once every write so far is durable. */
   flush(): Promise<void> {
     return this.#writes;
+  }
+
+  /** The in-memory incident when it is a service's current one (the same object later entries go to). */
+  #live(stored: IncidentView): IncidentView {
+    const current = this.#current.get(stored.service);
+    return current?.incident.id === stored.id ? current.incident : stored;
+  }
+
+  async #change(id: string, apply: (incident: IncidentView, now: number) => boolean): Promise<IncidentView> {
+    const incident = await this.get(id);
+    const now = this.#clock.now();
+    if (apply(incident, now)) {
+      const current = this.#current.get(incident.service);
+      if (current?.incident === incident) current.lastAt = now;
+      this.#save(incident, now);
+      await this.#writes;
+    }
+    return structuredClone(incident);
+  }
+
+  #move(
+    incident: IncidentView,
+    status: IncidentStatus,
+    now: number,
+    why: string,
+    data: Record<string, unknown>,
+  ): void {
+    const from = incident.status;
+    incident.status = status;
+    if (status === 'resolved') incident.resolvedAt = iso(now);
+    this.#push(incident, now, 'decision', `status ${from} → ${status}: ${why}`, {
+      from,
+      to: status,
+      ...data,
+    });
+  }
+
+  #push(
+    incident: IncidentView,
+    now: number,
+    kind: TimelineKind,
+    summary: string,
+    data: Record<string, unknown>,
+  ): void {
+    incident.timeline.push({ at: iso(now), kind, summary, data });
+    if (incident.timeline.length > MAX_TIMELINE) incident.timeline.splice(50, 1);
   }
 
   #save(incident: IncidentView, now: number): void {

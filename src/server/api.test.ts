@@ -548,22 +548,122 @@ describe('POST /api/alerts/alertmanager', () => {
 });
 
 describe('incidents', () => {
-  it('GET /api/incidents and /api/incidents/:id answer incidents with their timeline', async () => {
+  it('GET /api/incidents lists incidents without timelines; /api/incidents/:id adds the timeline', async () => {
     const { call } = setup();
     const list = await call('GET', '/api/incidents');
     assert.equal(list.status, 200);
-    assert.deepEqual(
-      list.json.incidents.map((incident: { id: string }) => incident.id),
-      ['inc-1'],
-    );
+    assert.deepEqual(list.json.incidents, [
+      {
+        id: 'inc-1',
+        service: 'database',
+        severity: 'critical',
+        status: 'escalated',
+        title: 'database is critical',
+        openedAt: '2025-01-01T00:00:00.000Z',
+        resolvedAt: null,
+        acknowledgedAt: null,
+      },
+    ]);
     const one = await call('GET', '/api/incidents/inc-1');
     assert.equal(one.status, 200);
-    assert.equal(one.json.timeline[0].message, 'database became critical');
+    assert.deepEqual(one.json.timeline[0], {
+      at: '2025-01-01T00:00:00.000Z',
+      kind: 'signal',
+      summary: 'database became critical',
+      data: { from: 'healthy', to: 'critical' },
+    });
   });
 
-  it('an unknown incident is a 404 NOT_FOUND', async () => {
+  it('GET /api/incidents?status= filters, and refuses a status that does not exist or another parameter', async () => {
     const { call } = setup();
+    const ids = async (status: string) =>
+      (await call('GET', `/api/incidents?status=${status}`)).json.incidents.map((i: { id: string }) => i.id);
+    assert.deepEqual(await ids('escalated'), ['inc-1']);
+    assert.deepEqual(await ids('open'), []);
+    const bad = await call('GET', '/api/incidents?status=closed');
+    assertError(bad, 400, 'BAD_REQUEST');
+    assert.equal(bad.json.error.details[0].path, 'status');
+    assertError(await call('GET', '/api/incidents?state=open'), 400, 'BAD_REQUEST');
+  });
+
+  it('an unknown incident is a 404 NOT_FOUND on every route, and nothing changes', async () => {
+    const { call, controlPlane } = setup();
     assertError(await call('GET', '/api/incidents/inc-404'), 404, 'NOT_FOUND');
+    assertError(await call('POST', '/api/incidents/inc-404/ack'), 404, 'NOT_FOUND');
+    assertError(await call('POST', '/api/incidents/inc-404/resolve'), 404, 'NOT_FOUND');
+    assertError(
+      await call('POST', '/api/incidents/inc-404/notes', { json: { text: 'x' } }),
+      404,
+      'NOT_FOUND',
+    );
+    assertError(await call('POST', '/api/incidents/inc-404/notes', { json: { nope: 1 } }), 404, 'NOT_FOUND');
+    assert.deepEqual(controlPlane.calls, []);
+  });
+
+  it('POST ack sets acknowledgedAt once; a second ack changes nothing', async () => {
+    const { call } = setup();
+    const first = await call('POST', '/api/incidents/inc-1/ack');
+    assert.equal(first.status, 200);
+    assert.equal(first.json.acknowledgedAt, '2025-01-02T00:00:00.000Z');
+    const again = await call('POST', '/api/incidents/inc-1/ack');
+    assert.equal(again.status, 200);
+    assert.equal(again.json.timeline.filter((entry: { kind: string }) => entry.kind === 'note').length, 1);
+    const [listed] = (await call('GET', '/api/incidents')).json.incidents;
+    assert.equal(listed.acknowledgedAt, '2025-01-02T00:00:00.000Z');
+  });
+
+  it('POST resolve resolves it with a decision on the timeline; resolving it again is a 409 CONFLICT', async () => {
+    const { call, controlPlane } = setup();
+    const resolved = await call('POST', '/api/incidents/inc-1/resolve');
+    assert.equal(resolved.status, 200);
+    assert.equal(resolved.json.status, 'resolved');
+    assert.equal(resolved.json.resolvedAt, '2025-01-02T00:00:00.000Z');
+    assert.deepEqual(resolved.json.timeline.at(-1).data, { from: 'escalated', to: 'resolved' });
+    assertError(await call('POST', '/api/incidents/inc-1/resolve'), 409, 'CONFLICT');
+    assert.deepEqual(controlPlane.calls, ['resolve inc-1']);
+    assert.deepEqual(
+      (await call('GET', '/api/incidents?status=resolved')).json.incidents.map((i: { id: string }) => i.id),
+      ['inc-1'],
+    );
+  });
+
+  it('POST notes adds a note; a missing, empty, too long or extra field is a 400 that changes nothing', async () => {
+    const { call, controlPlane } = setup();
+    for (const json of [
+      {},
+      { text: '' },
+      { text: 'x'.repeat(4001) },
+      { text: 'ok', by: 'me' },
+      { text: 5 },
+    ]) {
+      assertError(await call('POST', '/api/incidents/inc-1/notes', { json }), 400, 'BAD_REQUEST');
+    }
+    assertError(
+      await call('POST', '/api/incidents/inc-1/notes', {
+        body: 'hi',
+        headers: { 'content-type': 'text/plain' },
+      }),
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+    );
+    assert.deepEqual(controlPlane.calls, []);
+    const noted = await call('POST', '/api/incidents/inc-1/notes', { json: { text: 'x'.repeat(4000) } });
+    assert.equal(noted.status, 200);
+    assert.equal(noted.json.timeline.at(-1).kind, 'note');
+    assert.equal(noted.json.timeline.at(-1).summary.length, 4000);
+  });
+
+  it('ack, resolve and notes need the token', async () => {
+    const { call, controlPlane } = setup({ token: 't0k' });
+    assertError(await call('POST', '/api/incidents/inc-1/ack'), 401, 'UNAUTHORIZED');
+    assertError(await call('POST', '/api/incidents/inc-1/resolve'), 401, 'UNAUTHORIZED');
+    assertError(
+      await call('POST', '/api/incidents/inc-1/notes', { json: { text: 'x' } }),
+      401,
+      'UNAUTHORIZED',
+    );
+    assert.deepEqual(controlPlane.calls, []);
+    assert.equal((await call('POST', '/api/incidents/inc-1/ack', { token: 't0k' })).status, 200);
   });
 });
 

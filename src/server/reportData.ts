@@ -105,7 +105,7 @@ export async function collectReportData(controlPlane: ControlPlane, now = new Da
     controlPlane.reliability(),
   ]);
   const views = new Map(controlPlane.services().map((view) => [view.name, view]));
-  const incidentSummaries = incidents.map(({ timeline: _timeline, ...incident }) => incident);
+  const incidentSummaries: IncidentSummary[] = incidents;
 
   const services: ServiceReport[] = [];
   for (const [name, service] of Object.entries(config.services)) {

@@ -110,6 +110,7 @@ function sampleData(): ReportData {
         severity: 'high',
         title: 'api is unhealthy',
         openedAt: '2025-03-01T09:00:00.000Z',
+        acknowledgedAt: null,
         resolvedAt: '2025-03-01T09:01:30.000Z',
       },
     ],
@@ -358,6 +359,7 @@ describe('renderReport', () => {
       title: 'api has no healthy replica',
       openedAt: '2025-03-01T11:59:00.000Z',
       resolvedAt: null,
+      acknowledgedAt: null,
     });
     data.breakers.kinds.gateway = {
       api: {

@@ -6,7 +6,9 @@ import {
   type AttemptView,
   type ControlPlane,
   ConfigError,
+  ConflictError,
   type HealingStats,
+  incidentSummary,
   type IncidentView,
   InvalidRequestError,
   type MetricsEvent,
@@ -40,6 +42,7 @@ policies:
 
 /** The moment the fake's reliability figures are computed at. */
 export const FAKE_NOW = Date.parse('2025-01-02T00:00:00.000Z');
+export const FAKE_NOW_ISO = new Date(FAKE_NOW).toISOString();
 
 export interface FakeControlPlane extends ControlPlane {
   /** Every call that changes something, e.g. `restart payment-api`, `event {...}`. */
@@ -120,7 +123,15 @@ export function fakeControlPlane(): FakeControlPlane {
       title: 'database is critical',
       openedAt: '2025-01-01T00:00:00.000Z',
       resolvedAt: null,
-      timeline: [{ at: '2025-01-01T00:00:00.000Z', kind: 'state', message: 'database became critical' }],
+      acknowledgedAt: null,
+      timeline: [
+        {
+          at: '2025-01-01T00:00:00.000Z',
+          kind: 'signal',
+          summary: 'database became critical',
+          data: { from: 'healthy', to: 'critical' },
+        },
+      ],
     },
   ];
 
@@ -236,9 +247,46 @@ export function fakeControlPlane(): FakeControlPlane {
       fake.calls.push(`alerts ${payload.status} ${payload.alerts.length}`);
       return { accepted: payload.alerts.length };
     },
-    async incidents() {
+    async incidents(filter = {}) {
       failIfAsked();
-      return incidents;
+      return incidents
+        .filter((incident) => filter.status === undefined || incident.status === filter.status)
+        .map(incidentSummary);
+    },
+    async acknowledgeIncident(id) {
+      const incident = await fake.incident(id);
+      fake.calls.push(`ack ${id}`);
+      if (incident.acknowledgedAt === null) {
+        incident.acknowledgedAt = FAKE_NOW_ISO;
+        incident.timeline.push({
+          at: FAKE_NOW_ISO,
+          kind: 'note',
+          summary: 'acknowledged by an operator',
+          data: {},
+        });
+      }
+      return incident;
+    },
+    async resolveIncident(id) {
+      const incident = await fake.incident(id);
+      if (incident.status === 'resolved') throw new ConflictError(`incident ${id} is resolved already`);
+      fake.calls.push(`resolve ${id}`);
+      const from = incident.status;
+      incident.status = 'resolved';
+      incident.resolvedAt = FAKE_NOW_ISO;
+      incident.timeline.push({
+        at: FAKE_NOW_ISO,
+        kind: 'decision',
+        summary: `status ${from} → resolved: resolved by an operator`,
+        data: { from, to: 'resolved' },
+      });
+      return incident;
+    },
+    async addIncidentNote(id, text) {
+      const incident = await fake.incident(id);
+      fake.calls.push(`note ${id} ${text}`);
+      incident.timeline.push({ at: FAKE_NOW_ISO, kind: 'note', summary: text, data: { by: 'operator' } });
+      return incident;
     },
     async reliability() {
       failIfAsked();
