@@ -1,6 +1,8 @@
 // The dashboard in a real browser (Debian's chromium driven by playwright-core) against a real
 // `rebound up`: every page opens with no console error or failed request, a killed replica shows on
-// the overview within 2 s without a reload, and Restart on the service page restarts it.
+// the overview within 2 s without a reload, Restart and Scale on the service page act, a crash
+// shows as an incident with its timeline; and against a second `rebound up` with `server.token`,
+// a breaker's Reset asks for the token (reads do not) and then resets it, its transitions listed.
 // Screenshots of every page go to test-artifacts/dashboard/.
 
 import assert from 'node:assert/strict';
@@ -25,6 +27,24 @@ services:
     restart: { backoff: { initialMs: 50 }, maxRestarts: 10, windowMs: 60000 }
     stopGraceMs: 2000
 policies: []
+`;
+
+const TOKEN = 'dashboard-test-token';
+
+/** One replica behind a gateway whose breaker a policy turns on, on a rebound that has a token. */
+const tokenConfig = (gatewayPort: number): string => `store: sqlite:\${DIR}/state.db
+server: { port: \${API_PORT}, token: ${TOKEN} }
+services:
+  api:
+    command: node examples/demo/service.js
+    gateway: { port: ${gatewayPort} }
+    health: { http: { path: /health, timeoutMs: 300 }, intervalMs: 200, failureThreshold: 2 }
+    breaker: { trip: { kind: consecutive, failures: 3 }, openMs: 600000 }
+policies:
+  - name: Breaker on demand
+    when: [{ metric: test_breaker, op: gt, value: 0 }]
+    do: [enable-circuit-breaker]
+    cooldownMs: 600000
 `;
 
 const PAGES: Record<string, string> = {
@@ -78,6 +98,15 @@ async function openPage(): Promise<{ page: Page; problems: string[] }> {
 async function healthyPids(): Promise<number[]> {
   const { body } = await rebound.api('/api/services/web');
   return (body.replicas as Replica[]).filter((r) => r.state === 'healthy' && r.pid).map((r) => r.pid!);
+}
+
+interface Health {
+  kinds: Record<string, Record<string, { state: string }> | undefined>;
+}
+
+async function breakerState(on: RunningRebound, service: string): Promise<string | undefined> {
+  const { body } = await on.api<Health>('/api/circuit-breakers');
+  return body.kinds.gateway?.[service]?.state;
 }
 
 describe('dashboard in a browser', { timeout: 60_000 }, () => {
@@ -170,6 +199,102 @@ describe('dashboard in a browser', { timeout: 60_000 }, () => {
     );
     await page.screenshot({ path: join(ARTIFACTS, 'service-restarted.png'), fullPage: true });
     assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  it('lists the incident a crash opened, and shows its timeline', async () => {
+    await until(async () => (await healthyPids()).length === 2, 'two healthy replicas again', 10_000);
+    const [victim] = await healthyPids();
+    process.kill(victim!, 'SIGKILL');
+    await until(
+      async () => {
+        const { body } = await rebound.api('/api/incidents');
+        return (body.incidents as { service: string }[]).some((incident) => incident.service === 'web');
+      },
+      'an incident for web',
+      5_000,
+    );
+    const { page, problems } = await openPage();
+    await page.goto(`${rebound.url}/incidents`);
+    const row = page.locator('main tr', { hasText: 'web' }).first();
+    await row.waitFor({ timeout: 5_000 });
+    await page.screenshot({ path: join(ARTIFACTS, 'incidents-after-crash.png'), fullPage: true });
+    await row.locator('a[href^="/incidents/"]').click();
+    await page.waitForURL(/\/incidents\/[^/]+$/);
+    // Whatever an entry's fields are called, the timeline shows at least one, about web.
+    const entries = page.locator('main li');
+    await entries.first().waitFor({ timeout: 5_000 });
+    assert.ok((await entries.count()) >= 1);
+    assert.match(await page.locator('main').innerText(), /web/);
+    await page.screenshot({ path: join(ARTIFACTS, 'incident.png'), fullPage: true });
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  it('scales the service when Scale is pressed on its page', async () => {
+    const { page, problems } = await openPage();
+    await page.goto(`${rebound.url}/services/web`);
+    await page.locator('tr[data-replica]').first().waitFor();
+    await page.fill('#scale-replicas', '3');
+    await page.click('#scale');
+    await page.locator('.status', { hasText: /Scale (succeeded|failed)/ }).waitFor({ timeout: 15_000 });
+    assert.match(await page.locator('.status').innerText(), /Scale succeeded/);
+    const { body } = await rebound.api('/api/services/web');
+    assert.equal((body.replicas as Replica[]).length, 3);
+    await page.locator('tr[data-replica]').nth(2).waitFor({ timeout: 3_000 });
+    await page.screenshot({ path: join(ARTIFACTS, 'service-scaled.png'), fullPage: true });
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  it('asks for the token on a Reset (not on reads), then resets the breaker', async () => {
+    const gatewayPort = await freePort();
+    const guarded = await reboundUp(tokenConfig(gatewayPort));
+    const replica = async (): Promise<{ state: string; port: number } | undefined> =>
+      (await guarded.api('/api/services/api')).body.replicas[0];
+    await until(async () => (await replica())?.state === 'healthy', 'the replica healthy', 15_000);
+    // The policy turns the gateway's breaker on; a replica failing every call then opens it.
+    const posted = await guarded.api('/api/events', {
+      body: { service: 'api', metrics: { test_breaker: 1 } },
+      token: TOKEN,
+    });
+    assert.equal(posted.status, 202);
+    await until(async () => (await breakerState(guarded, 'api')) === 'closed', 'the breaker on', 5_000);
+    const { port } = (await replica())!;
+    await fetch(`http://127.0.0.1:${port}/admin/errors?rate=1`, { method: 'POST' });
+    for (let call = 0; call < 3; call++) await (await fetch(`http://127.0.0.1:${gatewayPort}/`)).text();
+    assert.equal(await breakerState(guarded, 'api'), 'open');
+
+    const { page, problems } = await openPage();
+    await page.goto(`${guarded.url}/circuit-breakers`);
+    await page.locator('#connection[data-state="live"]').waitFor({ timeout: 5_000 });
+    const circuit = page.locator('tr[data-circuit="gateway/api"]');
+    await circuit.locator('.badge-open').waitFor({ timeout: 3_000 });
+    const transitions = page.locator('#transitions tr');
+    await transitions.first().filter({ hasText: 'open' }).waitFor({ timeout: 3_000 });
+    assert.equal(await page.locator('#token-dialog').getAttribute('open'), null, 'reads need no token');
+    assert.equal(problems.length, 0, `reads need no token: ${problems.join('; ')}`);
+    await page.screenshot({ path: join(ARTIFACTS, 'circuit-breakers-open.png'), fullPage: true });
+
+    await circuit.locator('button.reset').click();
+    await page.locator('#token-dialog[open]').waitFor({ timeout: 3_000 });
+    await page.screenshot({ path: join(ARTIFACTS, 'token-dialog.png') });
+    await page.fill('#token-dialog input[name="token"]', TOKEN);
+    await page.click('#token-dialog button[value="ok"]');
+    await page.locator('.status', { hasText: /Reset (1 circuit|failed)/ }).waitFor({ timeout: 5_000 });
+    assert.equal(await page.locator('.status').innerText(), 'Reset 1 circuit');
+    assert.equal(await breakerState(guarded, 'api'), 'closed');
+    // Newest first: the reset, then the trip.
+    await transitions.first().filter({ hasText: 'reset' }).waitFor({ timeout: 3_000 });
+    assert.match(await transitions.nth(1).innerText(), /closed\s+open/);
+    await page.screenshot({ path: join(ARTIFACTS, 'circuit-breakers-reset.png'), fullPage: true });
+    assert.equal(await page.locator('#errors .error').count(), 0);
+    // The only refusal was the button's first try, before the token was given.
+    assert.deepEqual(
+      problems.filter((problem) => !problem.includes('401')),
+      [],
+    );
+    assert.equal(problems.filter((problem) => problem.startsWith('401: ')).length, 1);
     await page.close();
   });
 });

@@ -1,16 +1,24 @@
-// /api/circuit-breakers: the registry's health report (SPEC 1.1) and resetting breakers.
+// /api/circuit-breakers: the registry's health report (SPEC 1.1), its recent state transitions and
+// resetting breakers.
 
 import type { ControlPlane } from '../healing/index.ts';
 import { NotFoundError } from '../healing/index.ts';
 import type { Route } from './apiTypes.ts';
+import { transitionsOf } from './breakerTransitions.ts';
 import { jsonResponse } from './responses.ts';
 
 export function breakerRoutes(controlPlane: ControlPlane): Route[] {
+  const transitions = transitionsOf(controlPlane.breakers);
   return [
     {
       method: 'GET',
       path: '/api/circuit-breakers',
       handle: () => jsonResponse(200, controlPlane.breakers.health()),
+    },
+    {
+      method: 'GET',
+      path: '/api/circuit-breakers/transitions',
+      handle: () => jsonResponse(200, { transitions: transitions.list(), total: transitions.total }),
     },
     {
       method: 'POST',

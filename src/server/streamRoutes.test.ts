@@ -45,6 +45,7 @@ describe('GET /api/stream', () => {
       services: { name: string }[];
       breakers: { aggregate: unknown };
       healingStats: { attempts: number };
+      breakerTransitions: number;
       at: string;
     };
     assert.deepEqual(
@@ -54,11 +55,16 @@ describe('GET /api/stream', () => {
     assert.ok(data.breakers.aggregate);
     assert.equal(typeof data.healingStats.attempts, 'number');
     assert.equal(data.at, '2025-01-02T00:00:00.000Z');
+    assert.equal(data.breakerTransitions, 0);
     assert.match(written, /\n: heartbeat\n\n/);
 
+    // A breaker changing state counts in the next snapshots: the history has something new.
+    controlPlane.breakers.reset('webhook', 'pager');
     await clock.tickAsync(2_000);
     assert.equal(events(written).length, 3);
-    assert.equal((events(written)[2]!.data as { at: string }).at, '2025-01-02T00:00:02.000Z');
+    const third = events(written)[2]!.data as { at: string; breakerTransitions: number };
+    assert.equal(third.at, '2025-01-02T00:00:02.000Z');
+    assert.equal(third.breakerTransitions, 1);
 
     stop();
     assert.equal(clock.pendingTimers, 0);

@@ -1,9 +1,11 @@
 // GET /api/stream: the dashboard's live feed as Server-Sent Events, a `snapshot` of the services,
-// the breaker registry and the healing statistics every second, with a heartbeat comment between.
+// the breaker registry (with a count of its transitions) and the healing statistics every second,
+// with a heartbeat comment between.
 
 import type { ControlPlane } from '../healing/index.ts';
 import { type Clock, systemClock } from '../policies/index.ts';
 import type { Route } from './apiTypes.ts';
+import { transitionsOf } from './breakerTransitions.ts';
 
 export interface StreamOptions {
   /** Between two snapshots; default 1000. */
@@ -18,6 +20,11 @@ export interface StreamSnapshot {
   readonly services: ReturnType<ControlPlane['services']>;
   readonly breakers: ReturnType<ControlPlane['breakers']['health']>;
   readonly healingStats: Awaited<ReturnType<ControlPlane['healingStats']>>;
+  /**
+   * How many breaker transitions were recorded so far: the history
+   * (`GET /api/circuit-breakers/transitions`) has something new when it changes.
+   */
+  readonly breakerTransitions: number;
   /** ISO time the snapshot was taken. */
   readonly at: string;
 }
@@ -25,6 +32,8 @@ export interface StreamSnapshot {
 export function streamRoutes(controlPlane: ControlPlane, options: StreamOptions = {}): Route[] {
   const intervalMs = options.intervalMs ?? STREAM_INTERVAL_MS;
   const clock = options.clock ?? systemClock;
+  // Recording starts with the routes, not with the first client.
+  transitionsOf(controlPlane.breakers);
   return [
     {
       method: 'GET',
@@ -75,6 +84,7 @@ export async function snapshot(
     services: controlPlane.services(),
     breakers: controlPlane.breakers.health(),
     healingStats: await controlPlane.healingStats(),
+    breakerTransitions: transitionsOf(controlPlane.breakers).total,
     at: new Date(clock.now()).toISOString(),
   };
 }
