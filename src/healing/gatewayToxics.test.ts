@@ -148,7 +148,8 @@ describe('gateway toxics: network', () => {
     const metrics = front.metrics();
     assert.equal(metrics.requests, 10);
     assert.equal(metrics.errors, 0);
-    assert.ok(metrics.latency_p99 >= 200, `p99 ${metrics.latency_p99} includes the injected 200 ms`);
+    // Percentiles come from log-linear buckets read at their geometric middle: within ~1.1%.
+    assert.ok(metrics.latency_p99 >= 200 * 0.985, `p99 ${metrics.latency_p99} includes the injected 200 ms`);
   });
 
   it('an upstream latency toxic delays what clients send, on kept-alive connections too', async () => {
