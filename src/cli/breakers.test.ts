@@ -2,18 +2,12 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { runCommand } from '../../test/support/cliOutput.ts';
 import { fakeControlPlane } from '../../test/support/fakeControlPlane.ts';
 import { type ApiServer, startApiServer } from '../server/index.ts';
 import { breakersCommand, formatBreakers } from './breakers.ts';
 
-async function breakers(...args: string[]) {
-  const out = { stdout: '', stderr: '' };
-  const code = await breakersCommand.run(args, {
-    stdout: { write: (text: string) => (out.stdout += text) },
-    stderr: { write: (text: string) => (out.stderr += text) },
-  });
-  return { code, ...out };
-}
+const breakers = (...args: string[]) => runCommand(breakersCommand, args);
 
 let server: ApiServer;
 const controlPlane = fakeControlPlane();

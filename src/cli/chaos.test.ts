@@ -3,20 +3,12 @@
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { capture } from '../../test/support/cliOutput.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { chaosCommand } from './chaos.ts';
 import { until } from '../../test/support/waiting.ts';
-
-function capture() {
-  const out = { stdout: '', stderr: '' };
-  const output = {
-    stdout: { write: (text: string) => (out.stdout += text) },
-    stderr: { write: (text: string) => (out.stderr += text) },
-  };
-  return { out, output };
-}
 
 describe('rebound chaos', () => {
   it('proxy serves the Toxiproxy API until SIGTERM, then exits 0', async () => {

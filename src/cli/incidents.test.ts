@@ -2,25 +2,13 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { capture, runCommand } from '../../test/support/cliOutput.ts';
 import { fakeControlPlane } from '../../test/support/fakeControlPlane.ts';
 import { type ApiServer, startApiServer } from '../server/index.ts';
 import { formatIncidents, incidentsCommand } from './incidents.ts';
 import { main } from './main.ts';
 
-function capture() {
-  const out = { stdout: '', stderr: '' };
-  const output = {
-    stdout: { write: (text: string) => (out.stdout += text) },
-    stderr: { write: (text: string) => (out.stderr += text) },
-  };
-  return { out, output };
-}
-
-async function incidents(...args: string[]) {
-  const { out, output } = capture();
-  const code = await incidentsCommand.run(args, output);
-  return { code, ...out };
-}
+const incidents = (...args: string[]) => runCommand(incidentsCommand, args);
 
 let server: ApiServer;
 const controlPlane = fakeControlPlane();

@@ -5,18 +5,12 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { runCommand } from '../../test/support/cliOutput.ts';
 import { fakeControlPlane } from '../../test/support/fakeControlPlane.ts';
 import { type ApiServer, startApiServer } from '../server/index.ts';
 import { reportCommand } from './report.ts';
 
-async function report(...args: string[]) {
-  const out = { stdout: '', stderr: '' };
-  const code = await reportCommand.run(args, {
-    stdout: { write: (text: string) => (out.stdout += text) },
-    stderr: { write: (text: string) => (out.stderr += text) },
-  });
-  return { code, ...out };
-}
+const report = (...args: string[]) => runCommand(reportCommand, args);
 
 let server: ApiServer;
 const directory = mkdtempSync(join(tmpdir(), 'rebound-report-'));

@@ -5,18 +5,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { runCommand } from '../../test/support/cliOutput.ts';
 import { type FakeControlPlane, fakeControlPlane } from '../../test/support/fakeControlPlane.ts';
 import { type ApiServer, startApiServer } from '../server/index.ts';
 import { restartCommand } from './restart.ts';
 
-async function restart(...args: string[]) {
-  const out = { stdout: '', stderr: '' };
-  const code = await restartCommand.run(args, {
-    stdout: { write: (text: string) => (out.stdout += text) },
-    stderr: { write: (text: string) => (out.stderr += text) },
-  });
-  return { code, ...out };
-}
+const restart = (...args: string[]) => runCommand(restartCommand, args);
 
 const TOKEN = 'operator-token';
 let server: ApiServer;

@@ -2,24 +2,12 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { runCommand } from '../../test/support/cliOutput.ts';
 import { fakeControlPlane } from '../../test/support/fakeControlPlane.ts';
 import { type ApiServer, startApiServer } from '../server/index.ts';
 import { formatStatus, statusCommand } from './status.ts';
 
-function capture() {
-  const out = { stdout: '', stderr: '' };
-  const output = {
-    stdout: { write: (text: string) => (out.stdout += text) },
-    stderr: { write: (text: string) => (out.stderr += text) },
-  };
-  return { out, output };
-}
-
-async function status(...args: string[]) {
-  const { out, output } = capture();
-  const code = await statusCommand.run(args, output);
-  return { code, ...out };
-}
+const status = (...args: string[]) => runCommand(statusCommand, args);
 
 let server: ApiServer;
 const controlPlane = fakeControlPlane();
