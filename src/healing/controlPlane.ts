@@ -4,6 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { type ChaosRuns, chaosRuns, type ExperimentScheduler, experimentScheduler } from '../chaos/index.ts';
+import { type WorkflowEngine, workflows } from '../durable/index.ts';
 import { BreakerRegistry, type Clock, systemClock } from '../policies/index.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { builtInActions } from './actions.ts';
@@ -36,8 +37,16 @@ import {
   resolvedNotification,
   triedLine,
 } from './incidentNotifications.ts';
+import {
+  type AlertFact,
+  type HealingRef,
+  INCIDENT_RESPONSE,
+  PLAYBOOK_POLICY,
+  type PlaybookPlane,
+  registerIncidentPlaybook,
+} from './incidentPlaybook.ts';
 import { IncidentTracker, incidentSeverity, incidentSummary, iso } from './incidents.ts';
-import { describeCondition, PolicyEngine, type Signal } from './policyEngine.ts';
+import { type Actuator, describeCondition, PolicyEngine, type Signal } from './policyEngine.ts';
 import { parsePrometheusText, serviceMetricsFromSamples } from './prometheusText.ts';
 import { ReliabilityMonitor } from './reliabilityMonitor.ts';
 import { alertMetrics, alertService } from './signalSchemas.ts';
@@ -55,6 +64,8 @@ export interface StartControlPlaneOptions {
   evaluateEveryMs?: number;
   /** How long after the actions a policy's trigger must have cleared; default 20 000 ms. */
   verifyWithinMs?: number;
+  /** The incident playbook's waits (docs/incidents.md): defaults PLAYBOOK_DEFAULTS. */
+  playbook?: { holdOffMs?: number; verifyAfterMs?: number };
 }
 
 /** Gateway metrics are not judged before a gateway has seen this long (no "throughput 0" at start). */
@@ -110,6 +121,11 @@ class ReboundControlPlane implements ControlPlane {
   readonly #incidents: IncidentTracker;
   readonly #escalator: Escalator;
   readonly #reliability: ReliabilityMonitor;
+  readonly #actuator: Actuator;
+  /** Durable workflows on the store: each incident's playbook (`incident-response`). */
+  readonly #workflows: WorkflowEngine;
+  /** Incidents whose playbook this process started (or found started): started once each. */
+  readonly #playbooks = new Set<string>();
   #engine: PolicyEngine;
   readonly #posted = new Map<string, TimedMetrics>();
   readonly #scraped = new Map<string, TimedMetrics>();
@@ -184,7 +200,15 @@ class ReboundControlPlane implements ControlPlane {
       },
       onError: (error) => this.#log(`rebound: could not record traffic: ${error.message}`),
     });
+    this.#actuator = this.#createActuator();
     this.#engine = this.#createEngine();
+    this.#workflows = workflows(store);
+    this.#unsubscribe.push(
+      this.#workflows.onError(({ during, error }) =>
+        this.#log(`rebound: workflows (${during}) failed: ${(error as Error).message}`),
+      ),
+    );
+    registerIncidentPlaybook(this.#workflows, this.#playbookPlane(), { store, ...options.playbook });
     this.chaos = chaosRuns({
       target: controlPlaneChaosTarget({
         plane: this,
@@ -216,6 +240,8 @@ class ReboundControlPlane implements ControlPlane {
 
   async start(): Promise<void> {
     await this.#incidents.resume();
+    // After the incidents: a resumed playbook finds its incident.
+    await this.#workflows.recover();
     await this.chaos.recover();
     await this.#escalator.resume();
     this.#unsubscribe.push(this.#supervisor.onEvent((event) => this.#onSupervisorEvent(event)));
@@ -250,6 +276,8 @@ class ReboundControlPlane implements ControlPlane {
     for (const timer of this.#timers) clearInterval(timer);
     for (const unsubscribe of this.#unsubscribe) unsubscribe();
     this.#engine.close();
+    // Before the supervisor stops: a playbook step cut short here runs again when it resumes.
+    await this.#workflows.close();
     await this.chaos.stopAll('rebound up is stopping');
     await this.#supervisor.stop();
     await Promise.all([...this.#gateways.values()].map((gateway) => gateway.close()));
@@ -278,6 +306,22 @@ class ReboundControlPlane implements ControlPlane {
     this.#gatewayStartedAt.set(service.name, this.#clock.now());
   }
 
+  #createActuator(): Actuator {
+    return builtInActions({
+      config: () => this.config,
+      supervisor: this.#supervisor,
+      gateways: this.#gateways,
+      downDependencies: (service) => this.#downDependencies(service),
+      rolledOutAt: (service) => this.#rolledOutAt.get(service),
+      rolledBack: (service) => this.#rolledOutAt.delete(service),
+      page: (service, policy, attemptId) => this.#holdPage(service, policy, attemptId),
+      replicaCount: (service) => this.#desired.get(service) ?? 0,
+      setReplicaCount: (service, count) => this.#desired.set(service, count),
+      now: () => this.#clock.now(),
+      log: this.#log,
+    });
+  }
+
   #createEngine(): PolicyEngine {
     const engine = new PolicyEngine({
       policies: this.config.policies,
@@ -290,19 +334,7 @@ class ReboundControlPlane implements ControlPlane {
       metricsOf: (service) => this.#metricsOf(service),
       record: (attempt) => this.#recordAttempt(attempt),
       escalate: (service, tried, signal) => this.#escalate(service, tried, signal),
-      actuator: builtInActions({
-        config: () => this.config,
-        supervisor: this.#supervisor,
-        gateways: this.#gateways,
-        downDependencies: (service) => this.#downDependencies(service),
-        rolledOutAt: (service) => this.#rolledOutAt.get(service),
-        rolledBack: (service) => this.#rolledOutAt.delete(service),
-        page: (service, policy, attemptId) => this.#holdPage(service, policy, attemptId),
-        replicaCount: (service) => this.#desired.get(service) ?? 0,
-        setReplicaCount: (service, count) => this.#desired.set(service, count),
-        now: () => this.#clock.now(),
-        log: this.#log,
-      }),
+      actuator: this.#actuator,
     });
     this.#unsubscribe.push(engine.onAttempt((attempt) => this.#onPolicyAttempt(attempt)));
     return engine;
@@ -354,6 +386,7 @@ class ReboundControlPlane implements ControlPlane {
       this.#trackHealthy(name);
       this.#liftTemporaryModes(name);
       this.#resolveIfQuiet(name);
+      this.#startPlaybook(name);
       if (this.#stopped.has(name) || this.#supervisor.isCritical(name)) continue;
       this.#evaluate({ service: name, metrics: this.#metricsOf(name), source: 'gateway' });
     }
@@ -896,6 +929,103 @@ class ReboundControlPlane implements ControlPlane {
   }
 
   // -------------------------------------------------------------------------------------------
+  // The incident playbook (docs/incidents.md)
+
+  /** Starts the open incident's playbook once; a start of an id that exists resumes or answers it. */
+  #startPlaybook(service: string): void {
+    const incident = this.#incidents.openFor(service);
+    if (!incident || this.#playbooks.has(incident.id)) return;
+    this.#playbooks.add(incident.id);
+    this.#workflows
+      .start(INCIDENT_RESPONSE, { incident: incident.id, service }, { id: incident.id })
+      .catch((error: unknown) => {
+        this.#playbooks.delete(incident.id);
+        if (!this.#closed)
+          this.#log(`rebound: could not start the playbook of ${incident.id}: ${(error as Error).message}`);
+      });
+  }
+
+  #playbookPlane(): PlaybookPlane {
+    return {
+      now: () => this.#clock.now(),
+      incident: (id) => this.#incidents.get(id),
+      facts: async (service) => {
+        const reliability = (await this.#reliability.view()).services[service];
+        this.#updateState(service);
+        const replicas = this.#supervisor.replicas(service);
+        return {
+          state: this.#state(service),
+          healthyReplicas: replicas.filter((replica) => replica.state === 'healthy').length,
+          desiredReplicas: this.#desired.get(service) ?? 0,
+          metrics: this.#metricsOf(service),
+          dependenciesDown: this.#downDependencies(service),
+          reliability: reliability
+            ? { availability: reliability.availability, burnRate1h: reliability.burnRate['1h'] }
+            : null,
+        };
+      },
+      // The supervisor keeps no output of the replicas: the service's recent events stand in for logs.
+      logs: async (service) =>
+        (await this.#store.records.list('event', { service, limit: 20 })).map((record) => {
+          const { type, at, service: _service, ...rest } = JSON.parse(record.data) as Record<string, unknown>;
+          return `${String(at)} ${String(type)} ${JSON.stringify(rest)}`.slice(0, 300);
+        }),
+      alerts: async (service) => {
+        const latest = new Map<string, AlertFact>();
+        for (const record of await this.#store.records.list('event', { service, limit: 200 })) {
+          const data = JSON.parse(record.data) as Record<string, unknown>;
+          if (data.type !== 'alert' && data.type !== 'burn-rate') continue;
+          const name = data.type === 'alert' ? String(data.alertname) : `burn-rate ${String(data.alert)}`;
+          const status = data.type === 'alert' ? String(data.status) : 'firing';
+          if (!latest.has(name)) latest.set(name, { name, status, at: iso(record.at) });
+        }
+        return [...latest.values()];
+      },
+      healingUnderWay: async (service, since) => {
+        const running = [...this.#restarts.values()].find((attempt) => attempt.service === service);
+        if (running) return running;
+        const named = new Set(since?.timeline.map((entry) => entry.data.attempt) ?? []);
+        const attempts = (await this.healing({ service, limit: 50 })).filter(
+          (attempt) => attempt.source !== 'operator' && attempt.policy !== PLAYBOOK_POLICY,
+        );
+        if (this.#engine.isHealing(service)) {
+          const ref: HealingRef = { id: 'unknown', source: 'policy', policy: null };
+          return attempts.find((attempt) => attempt.status === 'running') ?? ref;
+        }
+        if (since === undefined) return undefined;
+        return attempts.find((attempt) => named.has(attempt.id) || Date.parse(attempt.startedAt) >= since.at);
+      },
+      act: async (service, action, attemptId) => {
+        this.#incidents.setStatus(service, 'mitigating', `incident playbook: ${action.type}`, {
+          policy: PLAYBOOK_POLICY,
+          attempt: attemptId,
+        });
+        try {
+          return await this.#actuator.run(action, { service, policy: PLAYBOOK_POLICY, attemptId });
+        } finally {
+          this.#updateState(service);
+        }
+      },
+      recordAttempt: (attempt) => this.#recordAttempt(attempt),
+      note: async (id, kind, summary, data) => {
+        await this.#incidents.append(id, kind, summary, data);
+      },
+      check: (service) => {
+        this.#updateState(service);
+        const state = this.#state(service);
+        const alerting = (this.#alerts.get(service)?.size ?? 0) > 0;
+        const matching = this.#engine.matching(service, this.#metricsOf(service)).length > 0;
+        return { state, healthy: state === 'healthy', signalClear: !alerting && !matching };
+      },
+      escalate: async (service, id, summary) => {
+        if (this.#incidents.openFor(service)?.id !== id) return false;
+        await this.#page(service, 'high', summary, []);
+        return true;
+      },
+    };
+  }
+
+  // -------------------------------------------------------------------------------------------
   // Persistence
 
   #write(kind: string, id: string, service: string | null, at: number, data: unknown): Promise<void> {
@@ -1114,8 +1244,25 @@ class ReboundControlPlane implements ControlPlane {
       .map(incidentSummary);
   }
 
-  incident(id: string): Promise<IncidentView> {
-    return this.#incidents.get(id);
+  async incident(id: string): Promise<IncidentView> {
+    const incident = await this.#incidents.get(id);
+    const workflow = await this.#workflows.get(id).catch(() => undefined);
+    if (workflow?.name !== INCIDENT_RESPONSE) return incident;
+    // A copy: the tracker's live incident is what it stores, and the playbook is not part of it.
+    return {
+      ...incident,
+      playbook: {
+        workflowId: workflow.id,
+        status: workflow.status,
+        steps: workflow.steps.map(({ name, status, attempts, startedAt, endedAt }) => ({
+          name,
+          status,
+          attempts,
+          startedAt: iso(startedAt),
+          endedAt: iso(endedAt),
+        })),
+      },
+    };
   }
 
   acknowledgeIncident(id: string): Promise<IncidentView> {

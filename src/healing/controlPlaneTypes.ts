@@ -142,6 +142,22 @@ export interface IncidentSummaryView {
 /** An incident with its timeline (`GET /api/incidents/:id`). */
 export interface IncidentView extends IncidentSummaryView {
   timeline: TimelineEntry[];
+  /** Its playbook workflow (`incident-response`), when one was started; only `GET /api/incidents/:id` has it. */
+  playbook?: PlaybookView;
+}
+
+/** The durable workflow answering an incident, with its checkpointed steps (docs/incidents.md). */
+export interface PlaybookView {
+  /** The workflow's id: the incident's. */
+  workflowId: string;
+  status: 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+  steps: {
+    name: string;
+    status: 'succeeded' | 'failed';
+    attempts: number;
+    startedAt: string;
+    endedAt: string;
+  }[];
 }
 
 /** A service's reliability over its SLO window (SPEC 6); see docs/incidents.md. */

@@ -29,6 +29,7 @@ export {
   isGatewayListenError,
   startGateway,
 } from './gateway.ts';
+export { INCIDENT_RESPONSE, PLAYBOOK_DEFAULTS, registerIncidentPlaybook } from './incidentPlaybook.ts';
 export * from './incidents.ts';
 export * from './reliability.ts';
 export * from './trafficHistory.ts';
