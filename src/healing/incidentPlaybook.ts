@@ -240,7 +240,7 @@ export function incidentPlaybook(
         incidentStatus: incident.status,
         healingRunning: running !== undefined,
       };
-      const verdict = check.healthy && check.signalClear ? 'healthy, signal clear' : 'not healed';
+      const verdict = check.healthy && check.signalClear ? 'healed: signal clear' : 'not healed';
       await note('decision', `verified: ${service} ${check.state}, ${verdict}`, {
         step: 'verify',
         ...result,
