@@ -144,7 +144,7 @@ incidents: { resolveAfterMs: 1000 }
     assert.equal(resolved.service, 'web');
     assert.match(
       resolved.summary,
-      /web recovered: healthy for 1000 ms \(\d+ pages? held back while it healed\)/,
+      /web recovered: healthy and quiet for 1000 ms \(\d+ pages? held back while it healed\)/,
     );
     assert.deepEqual(triggered(), [], 'still no page');
     const incident = (await incidentsWithTimelines(rebound)).find((i) => i.id === resolved.details.incident)!;

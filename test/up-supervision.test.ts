@@ -108,6 +108,32 @@ describe('rebound up: supervision', () => {
     assert.equal(attempt.trigger.source, 'exit');
   });
 
+  it('resolves an incident only once the service has been quiet for resolveAfterMs after a crash', async () => {
+    // Regression: a crash and a restart between two of the control plane's ticks left the service's
+    // "healthy since" as it was, so the incident resolved at the next tick, 0 s after the crash.
+    const rebound = await reboundUp(
+      config(webService(await freePort()), 'incidents: { resolveAfterMs: 3000 }'),
+    );
+    await until(async () => (await healthyPids(rebound)).length === 2, 'two healthy replicas');
+    await new Promise((resolve) => setTimeout(resolve, 3500)); // healthy for longer than resolveAfterMs
+    const [victim] = await healthyPids(rebound);
+    process.kill(victim!, 'SIGKILL');
+    const killedAt = Date.now();
+    const opened = async () => (await rebound.api('/api/incidents')).body.incidents[0];
+    await until(async () => (await opened()) !== undefined, 'an incident for the crash');
+    await until(async () => (await healthyPids(rebound)).length === 2, 'the replica replaced');
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, killedAt + 2000 - Date.now())));
+    assert.notEqual((await opened()).status, 'resolved', 'resolved before 3 s of quiet');
+    await until(async () => (await opened()).status === 'resolved', 'resolved after 3 s of quiet', 10_000);
+    const incident = (await rebound.api(`/api/incidents/${(await opened()).id}`)).body;
+    const lastSignal = Math.max(
+      ...incident.timeline
+        .filter((e: { kind: string }) => e.kind === 'signal')
+        .map((e: { at: string }) => Date.parse(e.at)),
+    );
+    assert.ok(Date.parse(incident.resolvedAt) - lastSignal >= 3000, 'quiet for 3 s before it resolved');
+  });
+
   it('detects a replica frozen with SIGSTOP by its probe and replaces it', async () => {
     const gatewayPort = await freePort();
     const rebound = await reboundUp(config(webService(gatewayPort)));

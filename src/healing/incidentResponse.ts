@@ -189,8 +189,10 @@ export class IncidentResponse {
     const healthySince = this.#options.healthySince(service);
     if (!incident || this.#options.state(service) !== 'healthy' || healthySince === undefined) return;
     const { resolveAfterMs } = this.#options.config().incidents;
-    if (this.#options.clock.now() - healthySince < resolveAfterMs) return;
-    const why = `healthy for ${resolveAfterMs} ms`;
+    // Quiet too: a crash and a restart between two ticks leave healthySince as it was.
+    const quietSince = Math.max(healthySince, lastSignalAt(incident));
+    if (this.#options.clock.now() - quietSince < resolveAfterMs) return;
+    const why = `healthy and quiet for ${resolveAfterMs} ms`;
     incidents.setStatus(service, 'resolved', `${service} ${why}`, { healthyForMs: resolveAfterMs });
     this.notifyResolved(incident, why);
   }
@@ -204,4 +206,13 @@ export class IncidentResponse {
     const { clock, state } = this.#options;
     void this.send(resolvedNotification(incident, why, clock.now(), state(incident.service)));
   }
+}
+
+/** When the incident last heard a signal (epoch ms); 0 when it heard none. */
+function lastSignalAt(incident: IncidentView): number {
+  for (let index = incident.timeline.length - 1; index >= 0; index--) {
+    const entry = incident.timeline[index]!;
+    if (entry.kind === 'signal') return Date.parse(entry.at);
+  }
+  return 0;
 }
