@@ -35,6 +35,12 @@ describe('build', () => {
       readFileSync(join(outDir, 'policies', 'timeout.d.ts'), 'utf8'),
       /export declare function timeout/,
     );
+
+    // rebound/control is an entry point of its own (package.json "exports").
+    const control = await import(pathToFileURL(join(outDir, 'control', 'index.js')).href);
+    const scaler = control.autoscaler({ target: 0.5, min: 1, max: 10 });
+    assert.equal(scaler.recommend({ replicas: 2, value: 0.75, atMs: 0 }), 3);
+    assert.ok(existsSync(join(outDir, 'control', 'pidController.d.ts')));
   });
 
   it(
