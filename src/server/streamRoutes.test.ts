@@ -72,6 +72,35 @@ describe('GET /api/stream', () => {
     assert.equal(events(written).length, 3, 'nothing is sent once stopped');
   });
 
+  it('reads the healing statistics at most every 10 s, shared by every stream', async () => {
+    // They come from the whole healing log in the store: not once a second per open dashboard.
+    const controlPlane = fakeControlPlane();
+    let reads = 0;
+    const healingStats = controlPlane.healingStats.bind(controlPlane);
+    controlPlane.healingStats = () => {
+      reads++;
+      return healingStats();
+    };
+    const clock = manualClock(0);
+    const [route] = streamRoutes(controlPlane, { clock, intervalMs: 1_000 });
+    const request = {
+      params: {},
+      query: new URLSearchParams(),
+      body: undefined,
+      request: { method: 'GET', url: '/api/stream', headers: {} },
+    };
+    let written = '';
+    const stops = [
+      (await route!.handle(request)).stream!((chunk) => (written += chunk)),
+      (await route!.handle(request)).stream!((chunk) => (written += chunk)),
+    ];
+    await clock.tickAsync(25_000);
+    for (const stop of stops) stop();
+    const snapshots = events(written).filter((event) => event.event === 'snapshot');
+    assert.equal(snapshots.length, 2 * 26, 'a snapshot per second on each stream');
+    assert.equal(reads, 3, 'read at 0 s, 10 s and 20 s');
+  });
+
   it('needs the token off loopback, not on loopback (as every read)', async () => {
     const controlPlane = fakeControlPlane();
     const remote = createApiHandler({ controlPlane, token: 'secret', loopbackOnly: false });

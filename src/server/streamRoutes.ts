@@ -1,6 +1,7 @@
 // GET /api/stream: the dashboard's live feed as Server-Sent Events, a `snapshot` of the services,
 // the breaker registry (with a count of its transitions) and the healing statistics every second,
-// with a heartbeat comment between.
+// with a heartbeat comment between. The healing statistics read the whole healing log from the
+// store, so every stream shares one copy, read again at most every 10 s.
 
 import type { ControlPlane } from '../healing/index.ts';
 import { type Clock, systemClock } from '../policies/index.ts';
@@ -14,6 +15,8 @@ export interface StreamOptions {
 }
 
 export const STREAM_INTERVAL_MS = 1_000;
+/** How old the healing statistics in a snapshot may be. */
+export const HEALING_STATS_MAX_AGE_MS = 10_000;
 
 /** What one `event: snapshot` carries. */
 export interface StreamSnapshot {
@@ -34,6 +37,15 @@ export function streamRoutes(controlPlane: ControlPlane, options: StreamOptions 
   const clock = options.clock ?? systemClock;
   // Recording starts with the routes, not with the first client.
   transitionsOf(controlPlane.breakers);
+  let healing: { stats: Promise<StreamSnapshot['healingStats']>; at: number } | undefined;
+  const healingStats = (): Promise<StreamSnapshot['healingStats']> => {
+    const now = clock.now();
+    if (!healing || now - healing.at >= HEALING_STATS_MAX_AGE_MS) {
+      healing = { stats: controlPlane.healingStats(), at: now };
+      healing.stats.catch(() => (healing = undefined)); // a failed read is tried again next time
+    }
+    return healing.stats;
+  };
   return [
     {
       method: 'GET',
@@ -54,7 +66,9 @@ export function streamRoutes(controlPlane: ControlPlane, options: StreamOptions 
           const tick = async (): Promise<void> => {
             if (stopped) return;
             try {
-              write(`event: snapshot\ndata: ${JSON.stringify(await snapshot(controlPlane, clock))}\n\n`);
+              write(
+                `event: snapshot\ndata: ${JSON.stringify(await snapshot(controlPlane, clock, healingStats))}\n\n`,
+              );
             } catch (error) {
               // The store is closing or failing: say so on the stream rather than end it silently.
               write(`event: problem\ndata: ${JSON.stringify({ message: (error as Error).message })}\n\n`);
@@ -79,11 +93,12 @@ export function streamRoutes(controlPlane: ControlPlane, options: StreamOptions 
 export async function snapshot(
   controlPlane: ControlPlane,
   clock: Clock = systemClock,
+  healingStats: () => Promise<StreamSnapshot['healingStats']> = () => controlPlane.healingStats(),
 ): Promise<StreamSnapshot> {
   return {
     services: controlPlane.services(),
     breakers: controlPlane.breakers.health(),
-    healingStats: await controlPlane.healingStats(),
+    healingStats: await healingStats(),
     breakerTransitions: transitionsOf(controlPlane.breakers).total,
     at: new Date(clock.now()).toISOString(),
   };
