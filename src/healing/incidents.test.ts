@@ -58,6 +58,25 @@ describe('IncidentTracker', () => {
     );
   });
 
+  it('unchangedList reads the store again only after an incident changed', async () => {
+    const { store, incidents } = await tracker();
+    let reads = 0;
+    const list = store.records.list.bind(store.records);
+    store.records.list = (kind, filter) => {
+      reads++;
+      return list(kind, filter);
+    };
+    incidents.note('api', 'signal', 'replica r1 exited', { opens: true, severity: 'high' });
+    assert.equal((await incidents.unchangedList(100)).length, 1);
+    assert.equal((await incidents.unchangedList(100)).length, 1);
+    assert.equal(reads, 1, 'nothing changed between the two');
+    incidents.note('web', 'signal', 'replica r1 exited', { opens: true, severity: 'high' });
+    assert.equal((await incidents.unchangedList(100)).length, 2, 'a new incident is seen');
+    assert.equal(reads, 2);
+    await incidents.unchangedList(10);
+    assert.equal(reads, 3, 'another limit is another read');
+  });
+
   it('records a status change as a decision with from and to', async () => {
     const { incidents } = await tracker();
     incidents.note('api', 'signal', 'crash', { opens: true });

@@ -42,6 +42,9 @@ export class IncidentTracker {
   readonly #current = new Map<string, { incident: IncidentView; lastAt: number }>();
   /** Writes of one incident are chained so that they land in order. */
   #writes: Promise<void> = Promise.resolve();
+  /** The last `unchangedList` read, and the writes there had been when it was made. */
+  #listed: { limit: number; saves: number; list: Promise<IncidentView[]> } | undefined;
+  #saves = 0;
 
   constructor(options: IncidentTrackerOptions) {
     this.#store = options.store;
@@ -170,6 +173,19 @@ export class IncidentTracker {
     return records.map((record) => this.#live(readIncident(record.data)));
   }
 
+  /**
+   * As `list(limit)`, but the store is read again only once an incident has changed since the last
+   * read: for figures computed often over every incident (MTTR and MTBF at each /metrics scrape).
+   */
+  unchangedList(limit: number): Promise<IncidentView[]> {
+    const listed = this.#listed;
+    if (listed && listed.limit === limit && listed.saves === this.#saves) return listed.list;
+    const list = this.list(limit);
+    this.#listed = { limit, saves: this.#saves, list };
+    list.catch(() => (this.#listed = undefined));
+    return list;
+  }
+
   async get(id: string): Promise<IncidentView> {
     await this.#writes;
     const record = await this.#store.records.get(KIND, id);
@@ -229,6 +245,7 @@ export class IncidentTracker {
   }
 
   #save(incident: IncidentView, now: number): void {
+    this.#saves++;
     const record = {
       kind: KIND,
       id: incident.id,
