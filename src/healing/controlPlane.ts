@@ -119,6 +119,7 @@ class ReboundControlPlane implements ControlPlane {
       store,
       clock,
       log,
+      reservedPorts: () => reservedPorts(this.config),
       canRestart: (service) => {
         const down = this.#states.downDependencies(service);
         return down.length > 0 ? `waiting for its dependency ${down.join(', ')} to recover` : undefined;
@@ -416,4 +417,19 @@ class ReboundControlPlane implements ControlPlane {
   addIncidentNote(id: string, text: string): Promise<IncidentView> {
     return this.#incidents.addNote(id, text);
   }
+}
+
+/** The ports the config gives to rebound's own listeners, which replicas must not be given. */
+function reservedPorts(config: ReboundConfig): Set<number> {
+  const ports = new Set<number>([config.server.port]);
+  for (const service of Object.values(config.services)) {
+    if (service.gateway) ports.add(service.gateway.port);
+  }
+  if (config.chaos.proxyApi) ports.add(config.chaos.proxyApi.port);
+  for (const proxy of config.chaos.proxies) {
+    const port = Number(proxy.listen.slice(proxy.listen.lastIndexOf(':') + 1));
+    if (Number.isInteger(port)) ports.add(port);
+  }
+  ports.delete(0);
+  return ports;
 }

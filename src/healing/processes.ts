@@ -6,8 +6,19 @@ import { createServer } from 'node:net';
 import { basename } from 'node:path';
 import type { Readable } from 'node:stream';
 
-/** A port nothing listens on now: bind port 0, read the port the kernel chose, close. */
-export function freePort(host: string): Promise<number> {
+/**
+ * A port nothing listens on now and not in `avoid` (ports promised to something that has not bound
+ * them yet): bind port 0, read the port the kernel chose, close; again if it is one to avoid.
+ */
+export async function freePort(host: string, avoid?: ReadonlySet<number>): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const port = await anyFreePort(host);
+    if (!avoid?.has(port)) return port;
+  }
+  throw new Error(`no free port on ${host} outside the ${avoid!.size} reserved`);
+}
+
+function anyFreePort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

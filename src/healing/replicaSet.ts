@@ -25,6 +25,8 @@ export interface SupervisorContext {
   readonly canRestart: ((service: string) => string | undefined) | undefined;
   readonly freeMemory: () => number;
   readonly startupGraceMs: number;
+  /** Ports the config gives to others (API, gateways, fault proxies): never a replica's. */
+  readonly reservedPorts: () => ReadonlySet<number>;
   readonly records: ReplicaRecords;
   log(line: string): void;
   emit(event: SupervisorEvent): void;
@@ -157,7 +159,7 @@ export class ReplicaSet {
     const { host } = this.context;
     let port: number;
     try {
-      port = await freePort(host);
+      port = await freePort(host, this.context.reservedPorts());
     } catch (error) {
       this.context.log(`[${this.name}/${replica.id}] no free port: ${String(error)}`);
       port = 0;

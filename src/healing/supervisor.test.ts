@@ -78,6 +78,21 @@ async function getJson(port: number, path: string): Promise<Record<string, unkno
 
 const pidOf = (supervisor: Supervisor, index = 0): number => supervisor.replicas('api')[index]!.pid!;
 
+describe('freePort', () => {
+  it('never answers a port to avoid: it asks the kernel again (a replica must not take the API port)', async () => {
+    const refused: number[] = [];
+    const avoid = {
+      size: 3,
+      has: (port: number) => refused.length < 3 && refused.push(port) > 0,
+    } as unknown as ReadonlySet<number>;
+    const port = await freePort('127.0.0.1', avoid);
+    assert.equal(refused.length, 3, 'asked again after each port to avoid');
+    assert.ok(port > 0);
+    const everything = { size: 65535, has: () => true } as unknown as ReadonlySet<number>;
+    await assert.rejects(freePort('127.0.0.1', everything), /no free port on 127\.0\.0\.1 outside/);
+  });
+});
+
 describe('Supervisor: start and stop', () => {
   it('starts count replicas with PORT and HOST, records them while they run, and forwards their output', async (t) => {
     const { supervisor, records, lines, of } = harness(t);

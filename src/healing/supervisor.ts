@@ -27,6 +27,8 @@ const ORPHAN_POLL_MS = 20;
  * read, so it could not be supervised; replacing it costs one start. If rebound exits without
  * `stop()` (an uncaught error), a `process.on('exit')` handler SIGKILLs every replica.
  */
+const NO_PORTS: ReadonlySet<number> = new Set();
+
 export class Supervisor {
   private readonly clock: Clock;
   private readonly records: ReplicaRecords;
@@ -72,6 +74,7 @@ export class Supervisor {
       canRestart: options.canRestart,
       freeMemory: options.freeMemory ?? freemem,
       startupGraceMs: options.startupGraceMs ?? STARTUP_GRACE_MS,
+      reservedPorts: options.reservedPorts ?? (() => NO_PORTS),
       records: this.records,
       log: this.log,
       emit: (event) => this.eventEmitter.emit(event),

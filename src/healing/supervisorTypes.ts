@@ -18,6 +18,11 @@ export interface SupervisorOptions {
   freeMemory?: () => number;
   /** Grace a starting replica gets before it counts as hung (see startupBudgetMs); default 10 s. */
   startupGraceMs?: number;
+  /**
+   * Ports a replica must never be given, read at each start: those the config promises to the API,
+   * the gateways and the fault proxies, which may bind them after the replicas start.
+   */
+  reservedPorts?: () => ReadonlySet<number>;
 }
 
 export type SupervisorEvent =
