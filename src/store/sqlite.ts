@@ -374,6 +374,29 @@ function describeSqliteError(error: unknown): string {
   return errstr ?? message ?? String(error);
 }
 
+/**
+ * Runs `step` again while SQLite answers SQLITE_BUSY, for up to `timeoutMs`. Connections opening a
+ * new file together all switch it to WAL, which needs an exclusive lock: SQLite answers one of
+ * two connections waiting for each other BUSY at once, without its busy handler (a deadlock
+ * otherwise), so the wait is here. Only at open: the store is synchronous, so it sleeps.
+ */
+function whenNotBusy<T>(timeoutMs: number, step: () => T): T {
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return step();
+    } catch (error) {
+      if ((((error as { errcode?: number }).errcode ?? 0) & 0xff) !== SQLITE_BUSY || Date.now() >= deadline) {
+        throw error;
+      }
+      Atomics.wait(SLEEPER, 0, 0, Math.min(50, 2 ** attempt));
+    }
+  }
+}
+
+const SQLITE_BUSY = 5;
+const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
+
 /** Opens (creating and migrating if needed) the SQLite store of a 'sqlite:<path>' URL. */
 export function openSqliteStore(url: string, options: OpenStoreOptions = {}): Store {
   const settings = validate(options);
@@ -394,11 +417,14 @@ export function openSqliteStore(url: string, options: OpenStoreOptions = {}): St
   }
   try {
     // Reads only, until we know the file is a database whose schema we understand.
-    const found = recordedVersion(db);
+    const found = whenNotBusy(settings.busyTimeoutMs, () => recordedVersion(db));
     const latest = latestVersion(SQLITE_MIGRATIONS);
     if (found > latest) throw new StoreSchemaError(found, latest);
 
-    const mode = (db.prepare('PRAGMA journal_mode = WAL').get() as { journal_mode: string }).journal_mode;
+    const mode = whenNotBusy(
+      settings.busyTimeoutMs,
+      () => (db.prepare('PRAGMA journal_mode = WAL').get() as { journal_mode: string }).journal_mode,
+    );
     if (!inMemory && mode !== 'wal') throw new Error(`journal_mode is '${mode}', WAL could not be enabled`);
     db.exec(`PRAGMA synchronous = ${settings.durability === 'full' ? 'FULL' : 'NORMAL'}`);
     db.exec('PRAGMA foreign_keys = ON');
