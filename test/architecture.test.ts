@@ -15,7 +15,8 @@ const allowed: Record<string, readonly string[]> = {
   store: ['policies'],
   durable: ['policies', 'store'],
   chaos: ['policies', 'store', 'durable'],
-  healing: ['policies', 'store', 'durable', 'chaos'],
+  // healing may use the control loops (the autoscaler of `rebound up`); control stays policies-only.
+  healing: ['policies', 'store', 'durable', 'chaos', 'control'],
   control: ['policies'],
   server: ['policies', 'store', 'durable', 'chaos', 'healing', 'control'],
   cli: ['policies', 'store', 'durable', 'chaos', 'healing', 'control', 'server'],

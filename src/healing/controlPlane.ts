@@ -8,6 +8,7 @@ import { type WorkflowEngine, workflows } from '../durable/index.ts';
 import { BreakerRegistry, type Clock, systemClock } from '../policies/index.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { AlertGate } from './alertGate.ts';
+import { type Autoscaling, controlPlaneAutoscaling } from './autoscaling.ts';
 import type { ReboundConfig, ServiceConfig } from './configTypes.ts';
 import { controlPlaneChaos } from './controlPlaneChaos.ts';
 import { controlPlaneEngine } from './controlPlaneEngine.ts';
@@ -101,6 +102,7 @@ class ReboundControlPlane implements ControlPlane {
   readonly #response: IncidentResponse;
   readonly #restarts: SupervisorHealing;
   readonly #operations: ControlPlaneOperations;
+  readonly #autoscaling: Autoscaling;
   readonly #rolledOutAt = new Map<string, number>();
   readonly #timers: ReturnType<typeof setInterval>[] = [];
   readonly #unsubscribe: (() => void)[] = [];
@@ -233,6 +235,12 @@ class ReboundControlPlane implements ControlPlane {
       desired: this.#states.desired,
       rolledOutAt: this.#rolledOutAt,
     });
+    this.#autoscaling = controlPlaneAutoscaling({
+      ...context,
+      stopped: this.#states.stopped,
+      desired: this.#states.desired,
+      restarting: (service) => this.#restarts.running(service) !== undefined,
+    });
     // Built from the config at start: a reload leaves the schedules as they were.
     const chaos = controlPlaneChaos({ ...context, plane: this, schedules: this.config.chaos.schedules });
     this.chaos = chaos.runs;
@@ -270,12 +278,16 @@ class ReboundControlPlane implements ControlPlane {
     this.#tick();
     // Once the services run: a scheduled experiment has something to break.
     this.chaosSchedules.start();
+    this.#autoscaling.start();
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    // First: no scheduled run may start while everything else stops.
+    // First: no autoscaling decision may scale a service while everything stops (a scale under way
+    // settles once the supervisor stops, and is awaited then).
+    const autoscalingStopped = this.#autoscaling.stop();
+    // Then: no scheduled run may start while everything else stops.
     this.chaosSchedules.stop();
     for (const timer of this.#timers) clearInterval(timer);
     for (const unsubscribe of this.#unsubscribe) unsubscribe();
@@ -284,6 +296,7 @@ class ReboundControlPlane implements ControlPlane {
     await this.#workflows.close();
     await this.chaos.stopAll('rebound up is stopping');
     await this.#supervisor.stop();
+    await autoscalingStopped;
     await Promise.all([...this.#gateways.values()].map((gateway) => gateway.close()));
     // After the gateways: the last requests they answered are counted too.
     await this.#reliability.close();

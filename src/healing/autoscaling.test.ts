@@ -1,0 +1,191 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { manualClock } from '../policies/index.ts';
+import { AUTOSCALE_POLICY, autoscaleMetric, Autoscaling } from './autoscaling.ts';
+import type { AutoscaleConfig, ServiceConfig } from './configTypes.ts';
+import type { AttemptView } from './controlPlaneTypes.ts';
+import { ConflictError } from './errors.ts';
+
+function service(name: string, autoscale: Partial<AutoscaleConfig> | undefined): ServiceConfig {
+  return {
+    name,
+    replicas: { count: 1, min: 1, max: 10 },
+    autoscale: autoscale && {
+      metric: 'inflight_per_replica',
+      target: 2,
+      min: 1,
+      max: 4,
+      intervalMs: 500,
+      tolerance: 0.1,
+      maxStep: { percent: 20, min: 1 },
+      scaleDownStabilizationMs: 3000,
+      pid: undefined,
+      ...autoscale,
+    },
+  } as unknown as ServiceConfig;
+}
+
+/** A fake control plane: replica counts, a metric per service, the attempts recorded. */
+function fakePlane(services: ServiceConfig[]) {
+  const clock = manualClock(1_000_000);
+  const counts = new Map(services.map((s) => [s.name, 1]));
+  const values = new Map<string, number | undefined>();
+  const busy = new Map<string, string>();
+  const attempts: AttemptView[] = [];
+  const scales: [string, number][] = [];
+  let conflict = false;
+  const autoscaling = new Autoscaling({
+    clock,
+    services,
+    log: () => {},
+    metric: (name) => values.get(name),
+    replicas: (name) => counts.get(name)!,
+    busy: (name) => busy.get(name),
+    scale: async (name, replicas) => {
+      if (conflict) throw new ConflictError('a rollout is under way');
+      scales.push([name, replicas]);
+      counts.set(name, replicas);
+    },
+    recordAttempt: async (attempt) => {
+      attempts.push(attempt);
+    },
+  });
+  const step = async (ms: number) => {
+    await clock.tickAsync(ms);
+    await new Promise((resolve) => setImmediate(resolve));
+  };
+  return {
+    clock,
+    counts,
+    values,
+    busy,
+    attempts,
+    scales,
+    autoscaling,
+    step,
+    setConflict: (on: boolean) => (conflict = on),
+  };
+}
+
+describe('Autoscaling', () => {
+  it('scales up on a high metric and records a policy attempt with its reason', async () => {
+    const plane = fakePlane([service('web', {})]);
+    plane.autoscaling.start();
+    plane.values.set('web', 6);
+    await plane.step(500);
+    assert.deepEqual(plane.scales, [['web', 2]]);
+    const attempt = plane.attempts[0]!;
+    assert.equal(attempt.source, 'policy');
+    assert.equal(attempt.policy, AUTOSCALE_POLICY);
+    assert.equal(attempt.status, 'succeeded');
+    assert.deepEqual(attempt.trigger, {
+      source: 'autoscaler',
+      metrics: { inflight_per_replica: 6 },
+      conditions: ['proportional'],
+    });
+    assert.equal(attempt.outcome, 'scaled web 1 → 2 (proportional: inflight_per_replica 6 vs target 2)');
+    await plane.step(500);
+    await plane.step(500);
+    await plane.step(500);
+    assert.equal(plane.counts.get('web'), 4, 'never above max');
+    await plane.autoscaling.stop();
+  });
+
+  it('holds within the tolerance band and decides nothing without a metric', async () => {
+    const plane = fakePlane([service('web', {})]);
+    plane.autoscaling.start();
+    await plane.step(2000);
+    assert.deepEqual(plane.scales, [], 'no metric, no decision');
+    plane.values.set('web', 2.1);
+    await plane.step(2000);
+    assert.deepEqual(plane.scales, []);
+    assert.deepEqual(plane.attempts, []);
+    await plane.autoscaling.stop();
+  });
+
+  it('scales down only after the stabilization window', async () => {
+    const plane = fakePlane([service('web', { maxStep: { percent: 100, min: 4 } })]);
+    plane.autoscaling.start();
+    plane.values.set('web', 8);
+    await plane.step(500);
+    assert.equal(plane.counts.get('web'), 4);
+    plane.values.set('web', 0);
+    await plane.step(2500);
+    assert.equal(plane.counts.get('web'), 4, 'held inside the 3000 ms window');
+    await plane.step(1000);
+    assert.equal(plane.counts.get('web'), 1);
+    assert.match(plane.attempts.at(-1)!.outcome, /^scaled web 4 → 1 \(/);
+    await plane.autoscaling.stop();
+  });
+
+  it('skips a busy service and retries after a conflict without recording it', async () => {
+    const plane = fakePlane([service('web', {})]);
+    plane.autoscaling.start();
+    plane.values.set('web', 6);
+    plane.busy.set('web', 'stopped');
+    await plane.step(1000);
+    assert.deepEqual(plane.scales, []);
+    plane.busy.delete('web');
+    plane.setConflict(true);
+    await plane.step(500);
+    assert.deepEqual(plane.attempts, [], 'a conflict is not an attempt');
+    plane.setConflict(false);
+    await plane.step(500);
+    assert.deepEqual(plane.scales, [['web', 2]]);
+    await plane.autoscaling.stop();
+  });
+
+  it('evaluates every autoscaled service from one timer, each at its own interval', async () => {
+    const plane = fakePlane([
+      service('web', {}),
+      service('api', { intervalMs: 1000 }),
+      service('db', undefined),
+    ]);
+    assert.equal(plane.autoscaling.size, 2);
+    plane.autoscaling.start();
+    assert.equal(plane.clock.pendingTimers, 1);
+    plane.values.set('web', 6);
+    plane.values.set('api', 6);
+    plane.values.set('db', 6);
+    await plane.step(500);
+    assert.equal(plane.clock.pendingTimers, 1);
+    assert.deepEqual(plane.scales, [
+      ['web', 2],
+      ['api', 2],
+    ]);
+    await plane.step(500);
+    assert.deepEqual(plane.scales.slice(2), [['web', 3]], 'api waits for its 1000 ms interval');
+    await plane.step(500);
+    assert.deepEqual(plane.scales.slice(3), [
+      ['web', 4],
+      ['api', 3],
+    ]);
+    await plane.autoscaling.stop();
+    assert.equal(plane.clock.pendingTimers, 0);
+  });
+});
+
+describe('autoscaleMetric', () => {
+  const traffic = { inflight: 6, requests: 10, latency_p99: 120 };
+  const metrics = () => ({ cpu_util: 0.4 });
+
+  it('reads inflight per healthy replica, the gateway p99 and the scraped cpu_util', () => {
+    assert.equal(autoscaleMetric('inflight_per_replica', { traffic, healthyReplicas: 3, metrics }), 2);
+    assert.equal(autoscaleMetric('latency_p99', { traffic, healthyReplicas: 3, metrics }), 120);
+    assert.equal(autoscaleMetric('cpu_util', { traffic, healthyReplicas: 3, metrics }), 0.4);
+  });
+
+  it('answers undefined when nothing measured the metric', () => {
+    const none = { traffic: undefined, healthyReplicas: 1, metrics: () => ({}) };
+    assert.equal(autoscaleMetric('inflight_per_replica', none), undefined);
+    assert.equal(
+      autoscaleMetric('latency_p99', { ...none, traffic: { ...traffic, requests: 0 } }),
+      undefined,
+    );
+    assert.equal(autoscaleMetric('cpu_util', none), undefined);
+    assert.equal(
+      autoscaleMetric('inflight_per_replica', { traffic, healthyReplicas: 0, metrics }),
+      undefined,
+    );
+  });
+});
