@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { freePort, reboundUp, stopStarted } from './support/reboundUp.ts';
+import { steadyTraffic } from './support/traffic.ts';
 import { until } from './support/waiting.ts';
 
 after(stopStarted);
@@ -52,36 +53,18 @@ describe('rebound up: autoscaling', () => {
     );
     assert.equal(await replicas(), 1);
 
-    const counts = { ok: 0, failed: [] as string[] };
-    let sending = true;
-    const loop = async () => {
-      while (sending) {
-        try {
-          const response = await fetch(`http://127.0.0.1:${gatewayPort}/`);
-          await response.arrayBuffer();
-          if (response.status >= 400) counts.failed.push(`status ${response.status}`);
-          else counts.ok++;
-        } catch (error) {
-          counts.failed.push((error as Error).message);
-        }
-      }
-    };
     // 8 clients on 300 ms answers: about 8 in flight, 4 per replica at 2 replicas, 2 at 4.
-    const loops = Array.from({ length: 8 }, loop);
-    after(async () => {
-      sending = false;
-      await Promise.all(loops);
-    });
+    const traffic = steadyTraffic(gatewayPort, { clients: 8, failFrom: 400 });
+    after(() => traffic.stop());
 
     await until(async () => (await replicas()) === 4, 'scaled up to 4 replicas', 15_000);
-    sending = false;
-    await Promise.all(loops);
+    await traffic.stop();
     const stoppedAt = Date.now();
     await until(async () => (await replicas()) === 1, 'scaled back down to 1 replica', 15_000);
     assert.ok(Date.now() - stoppedAt >= 2500, 'not before the 3000 ms scale-down window');
 
-    assert.deepEqual(counts.failed, []);
-    assert.ok(counts.ok > 20, `requests answered: ${counts.ok}`);
+    assert.deepEqual(traffic.counts.failed, []);
+    assert.ok(traffic.counts.ok > 20, `requests answered: ${traffic.counts.ok}`);
     const attempts = (await rebound.api('/api/healing?service=web')).body.attempts as Attempt[];
     const autoscale = attempts.filter((attempt) => attempt.policy === 'autoscale');
     assert.ok(autoscale.length >= 2, 'up and down decisions recorded');

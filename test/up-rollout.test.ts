@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { freePort, reboundUp, stopStarted } from './support/reboundUp.ts';
+import { steadyTraffic } from './support/traffic.ts';
 import { until } from './support/waiting.ts';
 
 after(stopStarted);
@@ -39,25 +40,8 @@ describe('rebound up: rollouts', () => {
     await until(async () => (await web()).state === 'healthy', 'web healthy', 15_000);
     assert.equal((await web()).revision, 1);
 
-    const counts = { ok: 0, failed: [] as string[] };
-    let sending = true;
-    const loop = async () => {
-      while (sending) {
-        try {
-          const response = await fetch(`http://127.0.0.1:${gatewayPort}/`);
-          await response.arrayBuffer();
-          if (response.status >= 500) counts.failed.push(`status ${response.status}`);
-          else counts.ok++;
-        } catch (error) {
-          counts.failed.push((error as Error).message);
-        }
-      }
-    };
-    const loops = [loop(), loop()];
-    after(async () => {
-      sending = false;
-      await Promise.all(loops);
-    });
+    const traffic = steadyTraffic(gatewayPort);
+    after(() => traffic.stop());
 
     // Bad config: refused, nothing changes.
     const file = join(rebound.directory, 'rebound.yaml');
@@ -83,8 +67,7 @@ describe('rebound up: rollouts', () => {
       'the latency policy to finish',
       45_000,
     );
-    sending = false;
-    await Promise.all(loops);
+    await traffic.stop();
     const attempt = (await rebound.api('/api/healing')).body.attempts.find(
       (a: { policy: string }) => a.policy === 'Critical Latency Spike',
     );
@@ -95,7 +78,7 @@ describe('rebound up: rollouts', () => {
     );
     const rolledBack = await web();
     assert.equal(rolledBack.revision, 3);
-    assert.deepEqual(counts.failed, [], 'no request failed during the rollout and the rollback');
-    assert.ok(counts.ok > 50);
+    assert.deepEqual(traffic.counts.failed, [], 'no request failed during the rollout and the rollback');
+    assert.ok(traffic.counts.ok > 50);
   });
 });
