@@ -24,7 +24,7 @@ describe('rebound validate', () => {
   it('accepts the demo config: exit 0 and a one-line summary', () => {
     const result = rebound('validate', 'examples/demo/rebound.yaml');
     assert.equal(result.stderr, '');
-    assert.equal(result.stdout, 'examples/demo/rebound.yaml: valid (3 services, 5 policies)\n');
+    assert.equal(result.stdout, 'examples/demo/rebound.yaml: valid (5 services, 5 policies)\n');
     assert.equal(result.code, 0);
   });
 

@@ -26,6 +26,12 @@ services:
     health: { http: { path: /health, timeoutMs: 300 }, intervalMs: 200, failureThreshold: 2 }
     restart: { backoff: { initialMs: 50 }, maxRestarts: 10, windowMs: 60000 }
     stopGraceMs: 2000
+  # Autoscaled on the cpu_util the test posts as an event.
+  search:
+    command: node examples/demo/service.js
+    health: { http: { path: /health, timeoutMs: 300 }, intervalMs: 200, failureThreshold: 2 }
+    autoscale: { metric: cpu_util, target: 0.5, min: 1, max: 3, intervalMs: 500 }
+    stopGraceMs: 2000
 policies: []
 `;
 
@@ -243,6 +249,26 @@ describe('dashboard in a browser', { timeout: 60_000 }, () => {
     assert.equal((body.replicas as Replica[]).length, 3);
     await page.locator('tr[data-replica]').nth(2).waitFor({ timeout: 3_000 });
     await page.screenshot({ path: join(ARTIFACTS, 'service-scaled.png'), fullPage: true });
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  it("lists an autoscaled service's scaling decisions and charts its replicas", async () => {
+    const { page, problems } = await openPage();
+    await page.goto(`${rebound.url}/services/search`);
+    await page
+      .locator('.autoscaling p', { hasText: 'Keeps cpu_util near 0.5 with 1 to 3 replicas' })
+      .waitFor();
+    await rebound.api('/api/events', {
+      method: 'POST',
+      body: { service: 'search', metrics: { cpu_util: 1 } },
+    });
+    // Read again every 5 s: the decision made ~0.5 s after the event shows within two reads.
+    const decision = page.locator('.autoscaling table.decisions td', { hasText: 'scaled search 1 → 2' });
+    await decision.waitFor({ timeout: 15_000 });
+    assert.match(await decision.innerText(), /cpu_util 1 vs target 0\.5/);
+    await page.locator('figure.chart figcaption', { hasText: 'Replicas' }).waitFor();
+    await page.screenshot({ path: join(ARTIFACTS, 'service-autoscaled.png'), fullPage: true });
     assert.deepEqual(problems, []);
     await page.close();
   });

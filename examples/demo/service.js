@@ -14,6 +14,9 @@
 //
 // The admin endpoints act on the replica that answers; through the gateway, that is one of them.
 // SLOW_MS in the environment makes a release slow from its start (a bad rollout, for the demo).
+// CONCURRENCY=N makes a replica serve at most N requests at once and queue the rest, as a real
+// service limited by its CPU or connection pool does: under too much load its latency grows, and
+// its gateway's inflight per replica with it (what the autoscaled demo service scales on).
 
 import { Buffer } from 'node:buffer';
 import console from 'node:console';
@@ -28,6 +31,9 @@ const host = process.env.HOST ?? '127.0.0.1';
 const memoryLimitMb = Number(process.env.MEMORY_LIMIT_MB ?? 256);
 
 const state = { slowMs: Number(process.env.SLOW_MS ?? 0), errorRate: 0, leak: [], unhealthy: false };
+const concurrency = Number(process.env.CONCURRENCY ?? Infinity);
+let serving = 0;
+const queued = [];
 let requests = 0;
 let lastCpu = process.cpuUsage();
 let lastCpuAt = performance.now();
@@ -108,11 +114,18 @@ const server = createServer((request, response) => {
   }
   requests++;
   const answer = () => {
-    if (Math.random() < state.errorRate) return json(response, 500, { error: 'payment processor failed' });
-    json(response, 200, { paid: true, pid: process.pid, at: new Date().toISOString() });
+    if (Math.random() < state.errorRate) json(response, 500, { error: 'payment processor failed' });
+    else json(response, 200, { paid: true, pid: process.pid, at: new Date().toISOString() });
+    serving--;
+    if (queued.length > 0) serve(queued.shift());
   };
-  if (state.slowMs > 0) setTimeout(answer, state.slowMs);
-  else answer();
+  const serve = (work) => {
+    serving++;
+    if (state.slowMs > 0) setTimeout(work, state.slowMs);
+    else work();
+  };
+  if (serving < concurrency) serve(answer);
+  else queued.push(answer);
 });
 
 server.keepAliveTimeout = 65_000;

@@ -3,7 +3,7 @@
 
 import type { ChaosRuns, ScheduleView } from '../chaos/index.ts';
 import type { BreakerRegistry } from '../policies/index.ts';
-import type { ActionName, ReboundConfig, SloConfig } from './configTypes.ts';
+import type { ActionName, AutoscaleMetric, ReboundConfig, SloConfig } from './configTypes.ts';
 
 /** SPEC 4.2. */
 export type ServiceState = 'healthy' | 'degraded' | 'unhealthy' | 'critical' | 'recovering' | 'stopped';
@@ -60,6 +60,15 @@ export interface ServiceView {
   } | null;
   dependsOn: string[];
   revision: number;
+  /** The service's autoscaling as configured; null when it is not autoscaled. */
+  autoscale: {
+    metric: AutoscaleMetric;
+    target: number;
+    min: number;
+    max: number;
+    intervalMs: number;
+    scaleDownStabilizationMs: number;
+  } | null;
 }
 
 export type AttemptSource = 'policy' | 'operator' | 'supervisor';

@@ -48,6 +48,17 @@ export function serviceView(name: string, parts: ServiceParts): ServiceView {
       : null,
     dependsOn: [...config.dependsOn],
     revision: supervisor.revision(name),
+    autoscale: config.autoscale
+      ? {
+          metric: config.autoscale.metric,
+          target: config.autoscale.target,
+          // The bounds the autoscaler keeps: its own within the service's replica bounds.
+          min: Math.max(config.autoscale.min, config.replicas.min, 1),
+          max: Math.min(config.autoscale.max, config.replicas.max),
+          intervalMs: config.autoscale.intervalMs,
+          scaleDownStabilizationMs: config.autoscale.scaleDownStabilizationMs,
+        }
+      : null,
   };
 }
 

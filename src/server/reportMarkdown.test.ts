@@ -61,6 +61,7 @@ function view(name: string, patch: Partial<ServiceView> = {}): ServiceView {
     gateway: { host: '127.0.0.1', port: 9100, breaker: false, fallback: false, failover: null },
     dependsOn: [],
     revision: 1,
+    autoscale: null,
     ...patch,
   };
 }

@@ -89,6 +89,14 @@ export function fakeControlPlane(): FakeControlPlane {
         gateway: { host: '127.0.0.1', port: 9100, breaker: true, fallback: false, failover: null },
         dependsOn: ['database'],
         revision: 1,
+        autoscale: {
+          metric: 'inflight_per_replica',
+          target: 4,
+          min: 1,
+          max: 8,
+          intervalMs: 15_000,
+          scaleDownStabilizationMs: 300_000,
+        },
       },
     ],
     [
@@ -101,6 +109,7 @@ export function fakeControlPlane(): FakeControlPlane {
         gateway: null,
         dependsOn: [],
         revision: 1,
+        autoscale: null,
       },
     ],
   ]);

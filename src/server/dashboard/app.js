@@ -28,7 +28,7 @@ const routes = [
 const state = {
   /** The last snapshot: `{ services, breakers, healingStats, at }`. */
   latest: undefined,
-  /** service name → `{ t: [], p50: [], p99: [], errors: [], throughput: [] }`, t in seconds. */
+  /** service name → `{ t, p50, p99, errors, throughput, replicas, healthy, inflight }`, t in seconds. */
   series: new Map(),
 };
 let current;
@@ -49,14 +49,29 @@ function record(snapshot) {
   const t = Date.parse(snapshot.at) / 1000;
   for (const service of snapshot.services) {
     let series = state.series.get(service.name);
-    if (!series)
-      state.series.set(service.name, (series = { t: [], p50: [], p99: [], errors: [], throughput: [] }));
+    if (!series) {
+      series = {
+        t: [],
+        p50: [],
+        p99: [],
+        errors: [],
+        throughput: [],
+        replicas: [],
+        healthy: [],
+        inflight: [],
+      };
+      state.series.set(service.name, series);
+    }
     const m = service.metrics ?? {};
+    const replicas = service.replicas ?? [];
     series.t.push(t);
     series.p50.push(m.latency_p50 ?? null);
     series.p99.push(m.latency_p99 ?? null);
     series.errors.push(m.error_rate ?? null);
     series.throughput.push(m.throughput ?? null);
+    series.replicas.push(replicas.length);
+    series.healthy.push(replicas.filter((replica) => replica.state === 'healthy').length);
+    series.inflight.push(m.inflight ?? null);
     while (series.t.length > 0 && series.t[0] < t - HISTORY_MS / 1000) {
       for (const values of Object.values(series)) values.shift();
     }

@@ -1,5 +1,6 @@
-// A service's page: live latency, error-rate and throughput charts (uPlot, the last five minutes
-// kept client-side), its replicas, and the Restart and Scale operator actions.
+// A service's page: live latency, error-rate, throughput and replica charts (uPlot, the last five
+// minutes kept client-side), its replicas, its autoscaler's latest decisions when it is
+// autoscaled, and the Restart and Scale operator actions.
 
 /* global window, ResizeObserver */
 
@@ -27,7 +28,26 @@ const CHARTS = [
     floor: 1,
     series: [{ label: 'requests', key: 'throughput', stroke: '#2d9d5a', value: (_u, v) => perSecond(v) }],
   },
+  {
+    title: 'Replicas',
+    tick: (tick) => String(tick),
+    floor: 2,
+    series: [
+      { label: 'replicas', key: 'replicas', stroke: '#3a7bd5', value: (_u, v) => count(v) },
+      { label: 'healthy', key: 'healthy', stroke: '#2d9d5a', value: (_u, v) => count(v) },
+      { label: 'in flight', key: 'inflight', stroke: '#8a5cc2', value: (_u, v) => count(v) },
+    ],
+  },
 ];
+
+/** Autoscaling decisions listed on the page, newest first. */
+const DECISIONS_SHOWN = 10;
+/** How often the decisions are read again (they change at most once per autoscaler interval). */
+const DECISIONS_EVERY_MS = 5000;
+
+function count(value) {
+  return value === undefined || value === null || !Number.isFinite(value) ? '–' : String(value);
+}
 
 export function servicePage(root, { params, state, act, api, showError }) {
   const name = params[0];
@@ -44,7 +64,9 @@ export function servicePage(root, { params, state, act, api, showError }) {
   const scale = h('button', { type: 'button', id: 'scale' }, 'Scale');
   const rows = h('tbody');
   const charts = h('section', { class: 'charts' });
+  const autoscaling = h('section', { class: 'autoscaling', hidden: true });
   let found = true;
+  let decisionsReadAt = 0;
 
   restart.addEventListener('click', async () => {
     restart.disabled = true;
@@ -66,6 +88,7 @@ export function servicePage(root, { params, state, act, api, showError }) {
     h('div', { class: 'actions' }, restart, h('label', {}, 'Replicas ', replicasInput), scale),
     status,
     charts,
+    autoscaling,
     h('h2', {}, 'Replicas'),
     h(
       'table',
@@ -105,6 +128,13 @@ export function servicePage(root, { params, state, act, api, showError }) {
         return;
       }
       header.replaceChildren(h('h1', {}, name), badge(service.state));
+      if (service.autoscale && Date.now() - decisionsReadAt >= DECISIONS_EVERY_MS) {
+        decisionsReadAt = Date.now();
+        api(`/api/healing?service=${encodeURIComponent(name)}&limit=100`).then(
+          ({ attempts }) => showAutoscaling(autoscaling, service, attempts),
+          showError,
+        );
+      }
       const series = state.series.get(name);
       if (series) for (const plot of plots) plot.setData([series.t, ...plot.keys.map((key) => series[key])]);
       rows.replaceChildren(
@@ -127,6 +157,41 @@ export function servicePage(root, { params, state, act, api, showError }) {
       for (const plot of plots) plot.destroy();
     },
   };
+}
+
+/** The autoscaler's settings and its latest decisions (the healing log's attempts of policy "autoscale"). */
+function showAutoscaling(section, service, attempts) {
+  const { metric, target, min, max, scaleDownStabilizationMs } = service.autoscale;
+  const decisions = attempts.filter((attempt) => attempt.policy === 'autoscale').slice(0, DECISIONS_SHOWN);
+  section.hidden = false;
+  section.replaceChildren(
+    h('h2', {}, 'Autoscaling'),
+    h(
+      'p',
+      {},
+      `Keeps ${metric} near ${target} with ${min} to ${max} replicas; scales down only to the highest `,
+      `recommendation of the last ${Math.round(scaleDownStabilizationMs / 1000)} s.`,
+    ),
+    decisions.length === 0
+      ? h('p', { class: 'empty' }, 'No scaling decision yet.')
+      : h(
+          'table',
+          { class: 'decisions' },
+          h('thead', {}, h('tr', {}, h('th', {}, 'When'), h('th', {}, 'Decision'))),
+          h(
+            'tbody',
+            {},
+            ...decisions.map((attempt) =>
+              h(
+                'tr',
+                { dataset: { status: attempt.status } },
+                h('td', {}, time(attempt.startedAt)),
+                h('td', {}, attempt.outcome),
+              ),
+            ),
+          ),
+        ),
+  );
 }
 
 function chartWidth(container) {
