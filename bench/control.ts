@@ -1,9 +1,11 @@
 // Control-loop benchmark (issue 7): a simulated service under step, ramp, spike and noisy loads,
-// scaled by rebound's autoscaler with its defaults and by Kubernetes' HPA rule with its defaults, on
-// the same traces. Deterministic and in simulated time (one tick per second, seeded noise): the
+// scaled by rebound's autoscaler with its defaults (deciding at `rebound up`'s default interval, told
+// which replicas are ready) and by Kubernetes' HPA rule with its defaults (every 15 s), on the same
+// traces. Deterministic and in simulated time (one tick per second, seeded noise): the
 // figures are the same on every run and every machine.
 
 import { type AutoscalerOptions, autoscaler } from 'rebound/control';
+import { CONFIG_DEFAULTS } from 'rebound/healing';
 import { seeded } from '../test/support/seeded.ts';
 import { machine, table } from './harness.ts';
 
@@ -14,16 +16,38 @@ const TARGET = 0.7;
 const BAND = 0.1;
 /** Seconds from a replica's start until it serves (the same for both controllers). */
 const START_UP_S = 10;
-/** HPA's sync period; rebound decides at the same interval. */
-const INTERVAL_S = 15;
+/** HPA's sync period. */
+const HPA_INTERVAL_S = 15;
+/** rebound's default `autoscale.intervalMs`, what `rebound up` decides at. */
+const REBOUND_INTERVAL_S = CONFIG_DEFAULTS.autoscale.intervalMs / 1000;
 const DURATION_S = 900;
-/** Mid-way between two decisions, so neither controller sees a change the second it happens. */
+/** Mid-way between two HPA syncs, so HPA does not see the change the second it happens. */
 const CHANGE_S = 67;
 const MIN_REPLICAS = 1;
 const MAX_REPLICAS = 100;
 
-/** Decides a replica count at each sync from the current count and the utilization of ready replicas. */
-type Decide = (replicas: number, utilization: number, atMs: number) => number;
+if (!Number.isInteger(REBOUND_INTERVAL_S)) throw new Error('the simulation ticks by whole seconds');
+
+/** What a controller is told at a decision. */
+interface Reading {
+  /** Replicas started, those not serving yet included. */
+  replicas: number;
+  /** Replicas serving. */
+  ready: number;
+  /** Utilization of the ready replicas (now, or the load averaged over the interval). */
+  value: number;
+  atMs: number;
+}
+
+interface Controller {
+  /** Seconds between decisions. */
+  intervalS: number;
+  /** The value is the load averaged over the interval, per ready replica (what `rebound up` reads). */
+  averaged: boolean;
+  /** Decides only when every started replica serves (a scale that waits for its replicas to pass). */
+  waitsForReady?: boolean;
+  decide: (reading: Reading) => number;
+}
 
 interface Trace {
   name: string;
@@ -43,6 +67,8 @@ interface Run {
   /** Most replicas at once beyond what the highest nominal load needs at the target. */
   overshoot: number;
   changesAfterSettling: number | undefined;
+  /** Changes of the replica count over the whole trace. */
+  changes: number;
   replicaSeconds: number;
   secondsAboveTarget: number;
   /** Replicas at the end of the trace. */
@@ -51,9 +77,9 @@ interface Run {
 
 const need = (load: number) => Math.ceil(load / (TARGET * CAPACITY) - 1e-9);
 
-function noisy(nominal: (t: number) => number, seed: number): (t: number) => number {
+function noisy(nominal: (t: number) => number, seed: number, amplitude = 0.05): (t: number) => number {
   const random = seeded(seed);
-  const noise = Array.from({ length: DURATION_S }, () => 1 + (random() * 2 - 1) * 0.05);
+  const noise = Array.from({ length: DURATION_S }, () => 1 + (random() * 2 - 1) * amplitude);
   return (t) => nominal(t) * noise[t]!;
 }
 
@@ -75,48 +101,81 @@ const traces: Trace[] = [
     noisy: true,
   },
 ];
+/** Noise wider than the tolerance band (not one of the issue's traces): what a short interval costs. */
+const wideNoise: Trace = {
+  name: 'noisy 300 req/s ±20%',
+  load: noisy(constant, 13, 0.2),
+  nominal: constant,
+  changeAt: 0,
+  noisy: true,
+};
 
-function rebound(options: Partial<AutoscalerOptions> = {}): Decide {
+/** rebound's autoscaler with its defaults (or `options`), told the ready replicas, at `intervalS`. */
+function rebound(
+  options: Partial<AutoscalerOptions> = {},
+  how: { intervalS?: number; ready?: boolean; waitsForReady?: boolean } = {},
+): Controller {
   const scaler = autoscaler({ target: TARGET, min: MIN_REPLICAS, max: MAX_REPLICAS, ...options });
-  return (replicas, value, atMs) => scaler.recommend({ replicas, value, atMs });
-}
-
-/**
- * Kubernetes' HPA with its defaults (autoscaling/v2): desired = ceil(current × value / target)
- * unless |value / target − 1| <= 0.1; scale down only to the highest recommendation of the last
- * 300 s; scale up by at most max(4 pods, 100%) per 15 s period; scale down by up to 100% per 15 s.
- */
-function hpa(): Decide {
-  const recommendations: { replicas: number; atMs: number }[] = [];
-  return (replicas, value, atMs) => {
-    const ratio = value / TARGET;
-    let desired = Math.abs(ratio - 1) <= 0.1 ? replicas : Math.ceil(replicas * ratio - 1e-9);
-    desired = Math.min(MAX_REPLICAS, Math.max(MIN_REPLICAS, desired));
-    recommendations.push({ replicas: desired, atMs });
-    while (recommendations[0]!.atMs <= atMs - 300_000) recommendations.shift();
-    if (desired < replicas) desired = Math.min(replicas, Math.max(...recommendations.map((r) => r.replicas)));
-    return Math.min(desired, Math.max(replicas + 4, replicas * 2));
+  const withReady = how.ready ?? true;
+  return {
+    intervalS: how.intervalS ?? REBOUND_INTERVAL_S,
+    averaged: true,
+    waitsForReady: how.waitsForReady ?? false,
+    decide: ({ replicas, ready, value, atMs }) =>
+      scaler.recommend(withReady ? { replicas, ready, value, atMs } : { replicas, value, atMs }),
   };
 }
 
-function simulate(trace: Trace, decide: Decide): Run {
+/**
+ * Kubernetes' HPA with its defaults (autoscaling/v2), every 15 s on the utilization of the ready
+ * pods at that second: desired = ceil(current × value / target) unless |value / target − 1| <= 0.1;
+ * scale down only to the highest recommendation of the last 300 s; scale up by at most max(4 pods,
+ * 100%) per 15 s period; scale down by up to 100% per 15 s.
+ */
+function hpa(): Controller {
+  const recommendations: { replicas: number; atMs: number }[] = [];
+  return {
+    intervalS: HPA_INTERVAL_S,
+    averaged: false,
+    decide: ({ replicas, value, atMs }) => {
+      const ratio = value / TARGET;
+      let desired = Math.abs(ratio - 1) <= 0.1 ? replicas : Math.ceil(replicas * ratio - 1e-9);
+      desired = Math.min(MAX_REPLICAS, Math.max(MIN_REPLICAS, desired));
+      recommendations.push({ replicas: desired, atMs });
+      while (recommendations[0]!.atMs <= atMs - 300_000) recommendations.shift();
+      if (desired < replicas)
+        desired = Math.min(replicas, Math.max(...recommendations.map((r) => r.replicas)));
+      return Math.min(desired, Math.max(replicas + 4, replicas * 2));
+    },
+  };
+}
+
+function simulate(trace: Trace, controller: Controller): Run {
   // One entry per replica: the second it starts serving. New replicas go last; a scale-down
-  // removes the newest first (those still starting, as Kubernetes does).
+  // removes the newest first (those still starting, as Kubernetes and rebound's supervisor do).
   const readyAt: number[] = Array.from({ length: need(trace.nominal(0)) }, () => 0);
   const replicasAt: number[] = [];
   const utilizationAt: number[] = [];
+  const loadAt: number[] = [];
   let replicaSeconds = 0;
   let secondsAboveTarget = 0;
   for (let t = 0; t < DURATION_S; t++) {
     const ready = readyAt.filter((at) => at <= t).length;
-    const utilization = ready === 0 ? Number.POSITIVE_INFINITY : trace.load(t) / (ready * CAPACITY);
-    if (t % INTERVAL_S === 0) {
-      const desired = decide(readyAt.length, utilization, t * 1000);
+    const load = trace.load(t);
+    const utilization = ready === 0 ? Number.POSITIVE_INFINITY : load / (ready * CAPACITY);
+    utilizationAt.push(utilization);
+    loadAt.push(load);
+    const waiting = controller.waitsForReady === true && ready < readyAt.length;
+    if (t % controller.intervalS === 0 && ready > 0 && !waiting) {
+      // Averaged: the load over the interval per replica ready now, as `rebound up` averages the
+      // gateway's in-flight requests and divides by the replicas serving at the decision.
+      const seen = controller.averaged ? loadAt.slice(-controller.intervalS) : [load];
+      const value = seen.reduce((sum, l) => sum + l, 0) / seen.length / (ready * CAPACITY);
+      const desired = controller.decide({ replicas: readyAt.length, ready, value, atMs: t * 1000 });
       while (readyAt.length < desired) readyAt.push(t + START_UP_S);
       readyAt.length = desired;
     }
     replicasAt.push(readyAt.length);
-    utilizationAt.push(utilization);
     replicaSeconds += readyAt.length;
     if (utilization > TARGET * (1 + BAND)) secondsAboveTarget++;
   }
@@ -128,16 +187,16 @@ function simulate(trace: Trace, decide: Decide): Run {
   const settledAt = lastOutside === DURATION_S - 1 ? undefined : Math.max(trace.changeAt, lastOutside + 1);
   let peakNeed = 0;
   for (let t = 0; t < DURATION_S; t++) peakNeed = Math.max(peakNeed, need(trace.nominal(t)));
-  let changesAfterSettling: number | undefined;
-  if (settledAt !== undefined) {
-    changesAfterSettling = 0;
-    for (let t = settledAt + 1; t < DURATION_S; t++)
-      if (replicasAt[t] !== replicasAt[t - 1]) changesAfterSettling++;
-  }
+  const changesFrom = (from: number) => {
+    let changes = 0;
+    for (let t = from + 1; t < DURATION_S; t++) if (replicasAt[t] !== replicasAt[t - 1]) changes++;
+    return changes;
+  };
   return {
     settling: settledAt === undefined ? undefined : settledAt - trace.changeAt,
     overshoot: Math.max(0, Math.max(...replicasAt) - peakNeed),
-    changesAfterSettling,
+    changesAfterSettling: settledAt === undefined ? undefined : changesFrom(settledAt),
+    changes: changesFrom(0),
     replicaSeconds,
     secondsAboveTarget,
     finalReplicas: replicasAt[DURATION_S - 1]!,
@@ -161,8 +220,10 @@ const results = traces.map((trace) => ({
 console.log(`control loops: ${machine()}`);
 console.log(
   `simulated: ${CAPACITY} req/s per replica, target utilization ${TARGET}, start-up ${START_UP_S} s, ` +
-    `decisions every ${INTERVAL_S} s, load changes at ${CHANGE_S} s, ${DURATION_S} s per trace, ` +
-    `replicas ${MIN_REPLICAS}-${MAX_REPLICAS}, starting at the initial load's need\n`,
+    `rebound decides every ${REBOUND_INTERVAL_S} s (its default intervalMs, on the utilization of the ` +
+    `ready replicas averaged over the interval, told how many are ready), HPA every ${HPA_INTERVAL_S} s ` +
+    `(its sync period, on the utilization at that second), load changes at ${CHANGE_S} s, ` +
+    `${DURATION_S} s per trace, replicas ${MIN_REPLICAS}-${MAX_REPLICAS}, starting at the initial load's need\n`,
 );
 const rows: (string | number)[][] = [];
 for (const { trace, ours, theirs } of results) {
@@ -207,6 +268,14 @@ for (const { trace, ours, theirs } of results) {
 }
 console.log(table(['trace', 'measure', 'rebound', 'HPA', 'rebound/HPA'], rows));
 
+const total = (runs: Run[]) => runs.reduce((sum, run) => sum + run.replicaSeconds, 0);
+const oursTotal = total(results.map((r) => r.ours));
+const theirsTotal = total(results.map((r) => r.theirs));
+console.log(
+  `\nreplica-seconds over all five traces: rebound ${oursTotal}, HPA ${theirsTotal} ` +
+    `(rebound/HPA ${ratio(oursTotal, theirsTotal)})`,
+);
+
 const stepResult = results[0]!;
 const speedup =
   stepResult.ours.settling && stepResult.theirs.settling
@@ -221,34 +290,86 @@ console.log(
     `(${seconds(stepResult.ours.settling)} vs ${seconds(stepResult.theirs.settling)}): ${verdict(speedup >= 2)}`,
 );
 console.log(
-  `- no more replica-seconds than HPA: ${verdict(moreReplicaSeconds.length === 0)}` +
+  `- no more replica-seconds than HPA: ${verdict(moreReplicaSeconds.length === 0)} trace by trace` +
     (moreReplicaSeconds.length > 0
-      ? ` (more on: ${moreReplicaSeconds.map((r) => r.trace.name).join(', ')})`
-      : ''),
+      ? ` (more on: ${moreReplicaSeconds
+          .map((r) => `${r.trace.name} +${r.ours.replicaSeconds - r.theirs.replicaSeconds}`)
+          .join(', ')})`
+      : '') +
+    `; ${verdict(oursTotal <= theirsTotal)} over all traces (${oursTotal} vs ${theirsTotal})`,
 );
 console.log(
   `- zero changes after settling under ±5% noise: ${verdict(flapping.length === 0)}` +
     (flapping.length > 0 ? ` (changes on: ${flapping.map((r) => r.trace.name).join(', ')})` : ''),
 );
 
-// What the step's settling time is made of, and what other step limits would give (options of the
-// same autoscaler, not its defaults): evidence for what the defaults would need to change.
-const variants: [string, Decide][] = [
-  ['rebound defaults (maxStep 20%, min 1)', rebound()],
+// Evidence for the default interval: the same autoscaler with its defaults at other intervals, on
+// the step (speed), over all traces (cost) and on noise wider than the tolerance band (flapping).
+const intervals = [1, 2, 3, 5, 10, 15];
+const hpaStep = stepResult.theirs.settling!;
+const hpaWide = simulate(wideNoise, hpa());
+console.log(
+  `\nrebound's decision interval (its defaults otherwise; HPA: step ${hpaStep} s, ` +
+    `${theirsTotal} replica-seconds, ${hpaWide.changes} changes and ${hpaWide.replicaSeconds} ` +
+    `replica-seconds on ${wideNoise.name}):`,
+);
+console.log(
+  table(
+    [
+      'intervalMs',
+      'step settling',
+      'HPA/rebound',
+      'replica-seconds, 5 traces',
+      'changes after settling, ±5% traces',
+      `changes on ${wideNoise.name}`,
+      'its replica-seconds',
+    ],
+    intervals.map((intervalS) => {
+      const runs = traces.map((trace) => simulate(trace, rebound({}, { intervalS })));
+      const wide = simulate(wideNoise, rebound({}, { intervalS }));
+      const settling = runs[0]!.settling;
+      return [
+        intervalS * 1000 + (intervalS === REBOUND_INTERVAL_S ? ' (default)' : ''),
+        seconds(settling),
+        settling ? (hpaStep / settling).toFixed(2) : '—',
+        total(runs),
+        runs.filter((_, i) => traces[i]!.noisy).reduce((sum, r) => sum + (r.changesAfterSettling ?? 0), 0),
+        wide.changes,
+        wide.replicaSeconds,
+      ];
+    }),
+  ),
+);
+
+// What the step's settling time is made of: dead-time awareness, the step limit, and a controller
+// that waits for its replicas before deciding again (options of the same autoscaler, not defaults).
+const variants: [string, Controller][] = [
+  [`rebound defaults, every ${REBOUND_INTERVAL_S} s, told ready`, rebound()],
+  [`rebound defaults, every ${REBOUND_INTERVAL_S} s, not told ready`, rebound({}, { ready: false })],
   [
-    "rebound maxStep { percent: 100, min: 4 } (HPA's scale-up policy)",
+    `rebound defaults, every ${REBOUND_INTERVAL_S} s, waiting until its replicas serve (rebound up before)`,
+    rebound({}, { waitsForReady: true }),
+  ],
+  [
+    `rebound maxStep { percent: 100, min: 4 } (HPA's scale-up policy), every ${REBOUND_INTERVAL_S} s`,
     rebound({ maxStep: { percent: 100, min: 4 } }),
   ],
-  ['rebound maxStep { percent: 1000 } (no practical limit)', rebound({ maxStep: { percent: 1000 } })],
-  ['HPA defaults', hpa()],
+  [
+    `rebound maxStep { percent: 1000 } (no practical limit), every ${REBOUND_INTERVAL_S} s`,
+    rebound({ maxStep: { percent: 1000 } }),
+  ],
+  ['rebound defaults, every 15 s (the previous default)', rebound({}, { intervalS: 15 })],
+  ['HPA defaults, every 15 s', hpa()],
 ];
-const floor = Math.ceil(CHANGE_S / INTERVAL_S) * INTERVAL_S - CHANGE_S + START_UP_S;
-console.log(`\nstep trace, settling time by step limit (floor: next decision + start-up = ${floor} s):`);
+const floor = START_UP_S;
+console.log(
+  `\nstep trace by controller (floor: a decision the second the load changes + start-up = ${floor} s):`,
+);
 console.log(
   table(
     ['controller', 'settling', 'replica-seconds', 'overshoot'],
-    variants.map(([name, decide]) => {
-      const run = simulate(traces[0]!, decide);
+    variants.map(([name, controller]) => {
+      const run = simulate(traces[0]!, controller);
       return [name, seconds(run.settling), run.replicaSeconds, run.overshoot];
     }),
   ),

@@ -118,6 +118,63 @@ describe('autoscaler', () => {
     );
   });
 
+  it('counts replicas still starting as capacity on its way (dead time)', () => {
+    const scaler = autoscaler({ target: 0.7, min: 1, max: 100 });
+    // 15 serve at 4x the target's load per replica (ratio ≈ 3.81): 58 needed, 18 allowed now.
+    assert.equal(scaler.recommend({ replicas: 15, ready: 15, value: 400 / 150, atMs: 0 }), 18);
+    // One second later the 3 added are starting: the 15 still measure the same; the target is
+    // still 58 (not 18 × 3.81 = 69), reached in steps of 20%.
+    assert.equal(scaler.recommend({ replicas: 18, ready: 15, value: 400 / 150, atMs: 1_000 }), 21);
+    assert.equal(scaler.lastDecision?.ready, 15);
+    assert.equal(scaler.lastDecision?.reason, 'step limit');
+    assert.ok(Math.abs(scaler.lastDecision!.projected - (400 / 150 / 0.7) * (15 / 18)) < 1e-12);
+    // 58 on their way: the projected load is on target, nothing more is added.
+    assert.equal(scaler.recommend({ replicas: 58, ready: 15, value: 400 / 150, atMs: 2_000 }), 58);
+    assert.equal(scaler.lastDecision?.reason, 'within tolerance');
+    // Without `ready`, the same reading would add replicas a second time.
+    const blind = autoscaler({ target: 0.7, min: 1, max: 500, maxStep: { percent: 1000 } });
+    assert.equal(blind.recommend({ replicas: 58, value: 400 / 150, atMs: 0 }), 221);
+  });
+
+  it('does not scale down while replicas start unless the ready ones alone are below the band', () => {
+    const scaler = unstabilized();
+    // 10 of 20 serve at the target: the other 10 would be too many, but the load may still rise.
+    assert.equal(scaler.recommend({ replicas: 20, ready: 10, value: 0.5, atMs: 0 }), 20);
+    assert.equal(scaler.lastDecision?.reason, 'replicas starting');
+    // Nothing serves yet: nothing was measured, nothing is decided.
+    assert.equal(scaler.recommend({ replicas: 20, ready: 0, value: 0, atMs: 1 }), 20);
+    assert.equal(scaler.lastDecision?.reason, 'replicas starting');
+    // The 10 serving are at a fifth of the target: the load fell, down to ceil(10 × 0.2) = 2, by 20%.
+    assert.equal(scaler.recommend({ replicas: 20, ready: 10, value: 0.1, atMs: 2 }), 16);
+    assert.equal(scaler.lastDecision?.recommended, 2);
+  });
+
+  it('projects replicas that still serve while being removed onto those that stay', () => {
+    const scaler = unstabilized();
+    // 10 serve at the target, only 8 will stay: 10 × 0.5 / 8 is 25% above it, 10 recommended.
+    assert.equal(scaler.recommend({ replicas: 8, ready: 10, value: 0.5, atMs: 0 }), 9);
+    assert.equal(scaler.lastDecision?.recommended, 10);
+    assert.equal(scaler.lastDecision?.projected, 1.25);
+  });
+
+  it('answers the same without `ready` as with ready = replicas', () => {
+    const readings = [0.2, 0.9, 1.7, 0.4, 0.1, 0.7, 0.56, 3].map((value, index) => ({
+      value,
+      atMs: index * 20_000,
+    }));
+    const run = (withReady: boolean) => {
+      const scaler = autoscaler({ target: 0.5, min: 2, max: 40, pid: { ki: 0.01, kd: 5 } });
+      let replicas = 6;
+      return readings.map(
+        (reading) =>
+          (replicas = scaler.recommend(
+            withReady ? { replicas, ready: replicas, ...reading } : { replicas, ...reading },
+          )),
+      );
+    };
+    assert.deepEqual(run(true), run(false));
+  });
+
   it('shapes the steps with the PID gains', () => {
     const gentle = unstabilized({ pid: { kp: 0.5 } });
     assert.equal(gentle.recommend({ replicas: 10, value: 0.6, atMs: 0 }), 11);
@@ -173,11 +230,12 @@ describe('autoscaler', () => {
   it('refuses inputs that are not counts, finite values and times', () => {
     const scaler = unstabilized();
     assert.throws(
-      () => scaler.recommend({ replicas: 1.5, value: Number.NaN, atMs: 0 }),
+      () => scaler.recommend({ replicas: 1.5, ready: -1, value: Number.NaN, atMs: 0 }),
       (error: unknown) => {
         assert.ok(error instanceof InvalidOptionsError);
         assert.deepEqual(error.problems, [
           'autoscaler.recommend replicas must be an integer, got 1.5',
+          'autoscaler.recommend ready must be >= 0, got -1',
           'autoscaler.recommend value must be a number, got NaN',
         ]);
         return true;

@@ -1,5 +1,6 @@
 // autoscaler(): recommends a replica count from a per-replica metric, following HPA's proportional
-// rule shaped by a PID, inside a tolerance band, a step limit, a scale-down window and fixed bounds.
+// rule shaped by a PID, inside a tolerance band, a step limit, a scale-down window and fixed bounds,
+// counting replicas still starting as capacity already on its way.
 
 import { OptionProblems } from '../policies/index.ts';
 import { checkPidGains, type PidController, pidController, type PidGains } from './pidController.ts';
@@ -38,9 +39,15 @@ export const AUTOSCALER_DEFAULTS = {
 } as const;
 
 export interface AutoscalerInput {
-  /** Replicas running now. */
+  /** Replicas running now, those still starting included. */
   replicas: number;
-  /** The metric now, per replica (the same unit as `target`). */
+  /**
+   * Replicas serving now, the ones `value` is measured over; default `replicas`. Fewer than
+   * `replicas`: the others are starting, capacity already on its way. More (replicas being removed
+   * still serve) is allowed too: the measure is projected onto `replicas` the same way.
+   */
+  ready?: number;
+  /** The metric now, per serving replica (the same unit as `target`). */
   value: number;
   /** When the metric was read. */
   atMs: number;
@@ -48,11 +55,20 @@ export interface AutoscalerInput {
 
 /** What decided a recommendation, the last rule that changed it. */
 export type AutoscalerReason =
-  'within tolerance' | 'proportional' | 'stabilization window' | 'step limit' | 'bounds';
+  | 'within tolerance'
+  | 'replicas starting'
+  | 'proportional'
+  | 'stabilization window'
+  | 'step limit'
+  | 'bounds';
 
 export interface AutoscalerDecision extends AutoscalerInput {
-  /** `value / target`. */
+  /** The input's `ready`, or `replicas` when it gave none. */
+  ready: number;
+  /** `value / target`, over the ready replicas. */
   ratio: number;
+  /** `ratio × ready / replicas`: the ratio once every replica serves the same load (0 for 0 replicas). */
+  projected: number;
   /** The proportional, PID-shaped recommendation within bounds: what the scale-down window remembers. */
   recommended: number;
   /** What `recommend` answered. */
@@ -94,6 +110,16 @@ const ROUNDING_SLACK = 1e-9;
  * can overshoot or undershoot a step (an integral can also grow while the step limit, narrower than
  * the clamp at larger counts, holds the count back). Inside the tolerance band nothing changes and
  * the PID restarts clean, so no bias carries over from one excursion to the next.
+ *
+ * Dead time: a replica added serves only once started, and a controller that decides again before
+ * then sees the same overload and adds replicas a second time (overshoot), or must wait a start-up
+ * between decisions (lag). With `ready`, the error is taken on the projected ratio
+ * `value / target × ready / replicas`, what the metric will be once the starting replicas serve the
+ * same load: `ceil(replicas × projected)` is `ceil(ready × value / target)` for kp 1, so load the
+ * starting replicas will absorb adds nothing, and a count that is already on its way to the target
+ * holds. While replicas start, a projection below the band does not scale down (the ready ones are
+ * busy; the load may still be rising) unless the ready replicas alone are below it, and nothing is
+ * decided while none is ready (nothing measured).
  */
 export function autoscaler(options: AutoscalerOptions): Autoscaler {
   validate(options);
@@ -126,23 +152,39 @@ export function autoscaler(options: AutoscalerOptions): Autoscaler {
       return lastDecision;
     },
 
-    recommend({ replicas, value, atMs }) {
-      checkInput(replicas, value, atMs);
+    recommend(input) {
+      const { replicas, value, atMs } = input;
+      checkInput(input);
+      const ready = input.ready ?? replicas;
       // Time going backwards counts as no time passing, for the PID and for the window alike.
       latestMs = Math.max(latestMs, atMs);
       const now = latestMs;
       const ratio = value / target;
+      const projected = ready === replicas ? ratio : replicas === 0 ? 0 : (ratio * ready) / replicas;
+      const starting = ready < replicas;
 
       let reason: AutoscalerReason;
       let proposed: number;
-      if (Math.abs(ratio - 1) <= tolerance + ROUNDING_SLACK || replicas === 0) {
+      if (replicas === 0 || Math.abs(projected - 1) <= tolerance + ROUNDING_SLACK) {
         pid.reset();
         proposed = replicas;
         reason = 'within tolerance';
+      } else if (starting && ready === 0) {
+        // Nothing serves yet, so nothing was measured: wait for the starting replicas.
+        pid.reset();
+        proposed = replicas;
+        reason = 'replicas starting';
       } else {
-        const change = -pid.update(ratio, now);
+        const change = -pid.update(projected, now);
         proposed = Math.ceil(replicas * (1 + change) - ROUNDING_SLACK);
         reason = 'proportional';
+      }
+      // While replicas start, down only if the ready ones alone are below the band: otherwise they are
+      // busy and the load may still be rising; cancelling starting replicas would waste their start.
+      if (starting && proposed < replicas && ratio >= 1 - tolerance - ROUNDING_SLACK) {
+        pid.reset();
+        proposed = replicas;
+        reason = 'replicas starting';
       }
       const recommended = Math.min(max, Math.max(min, proposed));
       if (recommended !== proposed) reason = 'bounds';
@@ -162,18 +204,24 @@ export function autoscaler(options: AutoscalerOptions): Autoscaler {
       desired = Math.min(max, Math.max(min, stepped));
       if (desired !== stepped) reason = 'bounds';
 
-      lastDecision = { replicas, value, atMs, ratio, recommended, desired, reason };
+      lastDecision = { replicas, ready, value, atMs, ratio, projected, recommended, desired, reason };
       return desired;
     },
   };
 }
 
-function checkInput(replicas: number, value: number, atMs: number): void {
-  if (Number.isInteger(replicas) && replicas >= 0 && Number.isFinite(value) && value >= 0) {
-    if (Number.isFinite(atMs)) return;
-  }
+function checkInput({ replicas, ready, value, atMs }: AutoscalerInput): void {
+  const isCount = (n: number) => Number.isInteger(n) && n >= 0;
+  const counts = isCount(replicas) && (ready === undefined || isCount(ready));
+  if (counts && Number.isFinite(value) && value >= 0 && Number.isFinite(atMs)) return;
   const problems = new OptionProblems();
   problems.number('autoscaler.recommend replicas', replicas, { integer: true, min: 0, finite: true });
+  problems.number('autoscaler.recommend ready', ready, {
+    integer: true,
+    min: 0,
+    finite: true,
+    optional: true,
+  });
   problems.number('autoscaler.recommend value', value, { min: 0, finite: true });
   problems.number('autoscaler.recommend atMs', atMs, { finite: true });
   problems.throwIfAny();

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { manualClock } from '../policies/index.ts';
-import { AUTOSCALE_POLICY, autoscaleMetric, Autoscaling } from './autoscaling.ts';
+import type { AutoscalerDecision } from '../control/index.ts';
+import { AUTOSCALE_POLICY, autoscaleMetric, Autoscaling, SAMPLES_PER_INTERVAL } from './autoscaling.ts';
 import type { AutoscaleConfig, ServiceConfig } from './configTypes.ts';
 import type { AttemptView } from './controlPlaneTypes.ts';
 import { ConflictError } from './errors.ts';
@@ -25,11 +26,13 @@ function service(name: string, autoscale: Partial<AutoscaleConfig> | undefined):
   } as unknown as ServiceConfig;
 }
 
-/** A fake control plane: replica counts, a metric per service, the attempts recorded. */
+/** A fake control plane: replica counts (and how many serve), a metric per service, the attempts recorded. */
 function fakePlane(services: ServiceConfig[]) {
   const clock = manualClock(1_000_000);
   const counts = new Map(services.map((s) => [s.name, 1]));
+  const ready = new Map<string, number>();
   const values = new Map<string, number | undefined>();
+  const saturated: [string, AutoscalerDecision][] = [];
   const busy = new Map<string, string>();
   const attempts: AttemptView[] = [];
   const scales: [string, number][] = [];
@@ -40,6 +43,8 @@ function fakePlane(services: ServiceConfig[]) {
     log: () => {},
     metric: (name) => values.get(name),
     replicas: (name) => counts.get(name)!,
+    ready: (name) => ready.get(name) ?? counts.get(name)!,
+    saturated: (name, decision) => saturated.push([name, decision]),
     busy: (name) => busy.get(name),
     scale: async (name, replicas) => {
       if (conflict) throw new ConflictError('a rollout is under way');
@@ -57,6 +62,8 @@ function fakePlane(services: ServiceConfig[]) {
   return {
     clock,
     counts,
+    ready,
+    saturated,
     values,
     busy,
     attempts,
@@ -149,19 +156,79 @@ describe('Autoscaling', () => {
     plane.values.set('db', 6);
     await plane.step(500);
     assert.equal(plane.clock.pendingTimers, 1);
-    assert.deepEqual(plane.scales, [
-      ['web', 2],
+    assert.deepEqual(plane.scales, [['web', 2]], 'api waits for its 1000 ms interval');
+    await plane.step(500);
+    assert.deepEqual(plane.scales.slice(1), [
+      ['web', 3],
       ['api', 2],
     ]);
     await plane.step(500);
-    assert.deepEqual(plane.scales.slice(2), [['web', 3]], 'api waits for its 1000 ms interval');
+    assert.deepEqual(plane.scales.slice(3), [['web', 4]]);
     await plane.step(500);
-    assert.deepEqual(plane.scales.slice(3), [
-      ['web', 4],
-      ['api', 3],
-    ]);
+    assert.deepEqual(plane.scales.slice(4), [['api', 3]], 'web is at its max');
     await plane.autoscaling.stop();
     assert.equal(plane.clock.pendingTimers, 0);
+  });
+});
+
+describe('Autoscaling, metric and readiness', () => {
+  it('averages the in-flight requests over the interval, sampled SAMPLES_PER_INTERVAL times', async () => {
+    const plane = fakePlane([service('web', { maxStep: { percent: 100, min: 10 }, max: 10 })]);
+    plane.autoscaling.start();
+    assert.equal(SAMPLES_PER_INTERVAL, 10);
+    // One burst of 20 in flight during one sample in ten, 2 otherwise: a mean of 3.8.
+    for (let tick = 1; tick <= 10; tick++) {
+      plane.values.set('web', tick === 5 ? 20 : 2);
+      await plane.step(50);
+    }
+    assert.deepEqual(plane.scales, [['web', 2]], 'ceil(1 × 3.8 / 2), not ceil(1 × 20 / 2)');
+    assert.equal(plane.attempts[0]!.trigger.metrics.inflight_per_replica, 3.8);
+    await plane.autoscaling.stop();
+  });
+
+  it('tells the autoscaler how many replicas serve, and divides the in-flight count by them', async () => {
+    const plane = fakePlane([service('web', { max: 10, maxStep: { percent: 100, min: 10 } })]);
+    plane.counts.set('web', 4);
+    plane.ready.set('web', 2);
+    plane.autoscaling.start();
+    // 2 serving at 4 in flight each: 8 in flight, 4 replicas' worth at target 2, all 4 on their way.
+    plane.values.set('web', 4);
+    await plane.step(500);
+    assert.deepEqual(plane.scales, [], 'the starting replicas will absorb the load');
+    // 2 serving at 6 each: 12 in flight, 6 replicas' worth: 2 more, not 4 × 3 = 12.
+    plane.values.set('web', 6);
+    await plane.step(500);
+    assert.deepEqual(plane.scales, [['web', 6]]);
+    await plane.autoscaling.stop();
+  });
+
+  it('calls the saturation hook once per decision that wants more than max', async () => {
+    const plane = fakePlane([service('web', { max: 2 })]);
+    plane.counts.set('web', 2);
+    plane.autoscaling.start();
+    plane.values.set('web', 2.1); // within the band at max: not saturated
+    await plane.step(500);
+    assert.equal(plane.saturated.length, 0);
+    plane.values.set('web', 3);
+    await plane.step(500);
+    await plane.step(500);
+    assert.equal(plane.saturated.length, 2, 'one call per decision');
+    const [name, decision] = plane.saturated[0]!;
+    assert.equal(name, 'web');
+    assert.equal(decision.desired, 2);
+    assert.equal(decision.ratio, 1.5);
+    assert.deepEqual(plane.scales, [], 'already at max');
+    // Below max, a high load scales instead.
+    plane.counts.set('web', 1);
+    await plane.step(500);
+    assert.deepEqual(plane.scales, [['web', 2]]);
+    assert.equal(plane.saturated.length, 3, '1 → 2 reaches max with the load still above the band');
+    // At max with replicas still starting whose capacity covers the load: not saturated.
+    plane.ready.set('web', 1);
+    plane.values.set('web', 4); // 4 in flight on 1: 2 per replica once both serve
+    await plane.step(500);
+    assert.equal(plane.saturated.length, 3);
+    await plane.autoscaling.stop();
   });
 });
 

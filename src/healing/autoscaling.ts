@@ -2,7 +2,7 @@
 // all evaluated by ONE timer; each decision that changes the replica count scales the service
 // through the supervisor and lands on the healing log as a 'policy' attempt of policy "autoscale".
 
-import { type Autoscaler, autoscaler } from '../control/index.ts';
+import { type Autoscaler, type AutoscalerDecision, autoscaler } from '../control/index.ts';
 import type { Clock, TimerHandle } from '../policies/index.ts';
 import type { AutoscaleMetric, ServiceConfig } from './configTypes.ts';
 import type { ControlPlaneContext } from './controlPlaneContext.ts';
@@ -21,27 +21,48 @@ export interface AutoscalingOptions {
   metric: (service: string, metric: AutoscaleMetric) => number | undefined;
   /** How many replicas the service should run now. */
   replicas: (service: string) => number;
+  /** How many of them serve now (healthy); the others are on their way. Omitted: all of them. */
+  ready?: (service: string) => number;
   /** Why the service must not be scaled now (stopped, critical, restarting, rolling out); undefined: it may. */
   busy: (service: string) => string | undefined;
   /** Scales through the same path as an operator's scale (desired count, then the supervisor). */
   scale: (service: string, replicas: number) => Promise<void>;
   recordAttempt: (attempt: AttemptView) => Promise<void>;
   log: (line: string) => void;
+  /**
+   * Called (at most once per decision) when a decision wants more than the service's autoscale max:
+   * the desired count is at max and the load, once the replicas still starting serve too, is above
+   * the band (`decision.projected > 1 + tolerance`; `ratio` when all replicas serve).
+   */
+  saturated?: (service: string, decision: AutoscalerDecision) => void;
 }
+
+/**
+ * An instantaneous metric (the gateway's in-flight count) is sampled this many times per interval
+ * and a decision reads the mean: one reading at a 1 s interval would see every burst of requests.
+ */
+export const SAMPLES_PER_INTERVAL = 10;
+/** Metrics the gateway measures at one instant; the others are already over a window or a scrape. */
+const SAMPLED: ReadonlySet<AutoscaleMetric> = new Set(['inflight_per_replica']);
 
 interface Scaled {
   readonly config: ServiceConfig;
   readonly scaler: Autoscaler;
-  /** When the service was last evaluated (epoch ms). */
+  /** The autoscaler's max: its own within the service's replica bounds. */
+  readonly max: number;
+  /** When the current interval began (epoch ms): the last decision, or the end of the last scale. */
   lastAt: number;
   /** A scale of this service is under way: the next decision waits for it. */
   scaling: boolean;
+  /** Sum and count of the samples of a sampled metric (in flight, all replicas) this interval. */
+  sampled: number;
+  samples: number;
 }
 
 export class Autoscaling {
   readonly #options: AutoscalingOptions;
   readonly #scaled: Scaled[];
-  /** The shortest interval of all services: how often the one timer fires. */
+  /** How often the one timer fires: the shortest interval of all services, over SAMPLES_PER_INTERVAL. */
   readonly #everyMs: number;
   #timer: TimerHandle | undefined;
   #running = false;
@@ -52,18 +73,20 @@ export class Autoscaling {
     this.#scaled = options.services.flatMap((config) => {
       const autoscale = config.autoscale;
       if (!autoscale) return [];
+      const max = Math.min(autoscale.max, config.replicas.max);
       const scaler = autoscaler({
         target: autoscale.target,
         min: Math.max(autoscale.min, config.replicas.min, 1),
-        max: Math.min(autoscale.max, config.replicas.max),
+        max,
         tolerance: autoscale.tolerance,
         maxStep: autoscale.maxStep,
         scaleDownStabilizationMs: autoscale.scaleDownStabilizationMs,
         ...(autoscale.pid ? { pid: autoscale.pid } : {}),
       });
-      return [{ config, scaler, lastAt: Number.NEGATIVE_INFINITY, scaling: false }];
+      return [{ config, scaler, max, lastAt: 0, scaling: false, sampled: 0, samples: 0 }];
     });
-    this.#everyMs = Math.min(...this.#scaled.map((s) => s.config.autoscale!.intervalMs));
+    const shortest = Math.min(...this.#scaled.map((s) => s.config.autoscale!.intervalMs));
+    this.#everyMs = Math.max(1, Math.floor(shortest / SAMPLES_PER_INTERVAL));
   }
 
   /** How many services are autoscaled. */
@@ -74,6 +97,8 @@ export class Autoscaling {
   start(): void {
     if (this.#running || this.#scaled.length === 0) return;
     this.#running = true;
+    const now = this.#options.clock.now();
+    for (const scaled of this.#scaled) restartInterval(scaled, now);
     this.#schedule();
   }
 
@@ -95,27 +120,66 @@ export class Autoscaling {
     this.#timer = timer;
   }
 
-  /** Evaluates every service whose interval has passed; the timer calls it, tests may too. */
+  /**
+   * Samples every service's instantaneous metric and decides for those whose interval has passed;
+   * the timer calls it, tests may too.
+   */
   evaluate(): void {
     const now = this.#options.clock.now();
     for (const scaled of this.#scaled) {
-      if (scaled.scaling || now - scaled.lastAt < scaled.config.autoscale!.intervalMs) continue;
-      scaled.lastAt = now;
-      this.#decide(scaled, now);
+      // Samples taken while a scale is under way would mix the replica counts before and after.
+      if (scaled.scaling) continue;
+      this.#sample(scaled);
+      // Half a tick of slack: a timer that fires a hair early must not skip a whole interval.
+      if (now - scaled.lastAt < scaled.config.autoscale!.intervalMs - this.#everyMs / 2) continue;
+      const value = this.#value(scaled);
+      restartInterval(scaled, now);
+      this.#decide(scaled, value, now);
     }
   }
 
-  #decide(scaled: Scaled, now: number): void {
+  #ready(name: string): number {
+    return this.#options.ready?.(name) ?? this.#options.replicas(name);
+  }
+
+  /** Adds the in-flight requests of all serving replicas now to the interval's samples. */
+  #sample(scaled: Scaled): void {
+    const { metric } = scaled.config.autoscale!;
+    if (!SAMPLED.has(metric)) return;
+    const name = scaled.config.name;
+    const perReplica = this.#options.metric(name, metric);
+    if (perReplica === undefined || !Number.isFinite(perReplica) || perReplica < 0) return;
+    scaled.sampled += perReplica * this.#ready(name);
+    scaled.samples++;
+  }
+
+  /**
+   * The metric a decision reads: a sampled one is the mean in-flight count over the interval divided
+   * by the replicas serving now (the in-flight count follows the load, not the replica count), the
+   * others as read now.
+   */
+  #value(scaled: Scaled): number | undefined {
+    const { metric } = scaled.config.autoscale!;
+    const name = scaled.config.name;
+    if (!SAMPLED.has(metric)) return this.#options.metric(name, metric);
+    const ready = this.#ready(name);
+    if (scaled.samples === 0 || ready === 0) return undefined;
+    return scaled.sampled / scaled.samples / ready;
+  }
+
+  #decide(scaled: Scaled, value: number | undefined, now: number): void {
     const { config, scaler } = scaled;
-    const { metric, target } = config.autoscale!;
+    const { metric, target, tolerance } = config.autoscale!;
     const name = config.name;
     if (this.#options.busy(name) !== undefined) return;
-    const value = this.#options.metric(name, metric);
     if (value === undefined || !Number.isFinite(value) || value < 0) return;
     const from = this.#options.replicas(name);
-    const desired = scaler.recommend({ replicas: from, value, atMs: now });
+    const ready = this.#ready(name);
+    const desired = scaler.recommend({ replicas: from, ready, value, atMs: now });
+    const decision = scaler.lastDecision!;
+    if (desired === scaled.max && decision.projected > 1 + tolerance) this.#saturated(name, decision);
     if (desired === from) return;
-    const reason = scaler.lastDecision!.reason;
+    const reason = decision.reason;
     scaled.scaling = true;
     const done = this.#scale(name, from, desired, {
       metric,
@@ -125,9 +189,19 @@ export class Autoscaling {
       startedAt: now,
     }).finally(() => {
       scaled.scaling = false;
+      // The next interval measures the replicas the scale left, from when it ended.
+      restartInterval(scaled, this.#options.clock.now());
       this.#pending.delete(done);
     });
     this.#pending.add(done);
+  }
+
+  #saturated(name: string, decision: AutoscalerDecision): void {
+    try {
+      this.#options.saturated?.(name, decision);
+    } catch (error) {
+      this.#options.log(`rebound: the saturation hook of ${name} failed: ${(error as Error).message}`);
+    }
   }
 
   async #scale(
@@ -206,6 +280,8 @@ export interface ControlPlaneAutoscalingOptions extends Pick<
   /** How many replicas each service should run (what an operator's scale sets too). */
   desired: Map<string, number>;
   restarting: (service: string) => boolean;
+  /** See AutoscalingOptions.saturated. */
+  saturated?: AutoscalingOptions['saturated'];
 }
 
 /** The control plane's autoscaling: metrics from its gateways and scrapes, scaling through its supervisor. */
@@ -218,6 +294,8 @@ export function controlPlaneAutoscaling(options: ControlPlaneAutoscalingOptions)
     log: options.log,
     recordAttempt: options.recordAttempt,
     replicas: (name) => desired.get(name) ?? 0,
+    ready: (name) => healthy(name).length,
+    ...(options.saturated ? { saturated: options.saturated } : {}),
     metric: (name, metric) =>
       autoscaleMetric(metric, {
         traffic: options.gateways.get(name)?.metrics(),
@@ -228,16 +306,24 @@ export function controlPlaneAutoscaling(options: ControlPlaneAutoscalingOptions)
       if (options.stopped.has(name)) return 'stopped';
       if (supervisor.isCritical(name)) return 'critical';
       if (options.restarting(name)) return 'restarting';
-      // A rollout, a scale or a restart under way changes the replicas: wait until they settle.
-      const count = supervisor.replicas(name).length;
-      return count === desired.get(name) && healthy(name).length === count ? undefined : 'settling';
+      // A rollout or a scale under way changes the replicas: wait until they settle. Replicas that
+      // are starting or restarting do not hold the decision: the autoscaler is told how many serve.
+      return supervisor.replicas(name).length === desired.get(name) ? undefined : 'settling';
     },
+    // Done once the new replicas are started, not once they serve: the next decisions go on while
+    // they start (they are counted as replicas, not as ready), as the autoscaler expects.
     scale: async (name, replicas) => {
       desired.set(name, replicas);
-      await supervisor.scale(name, replicas);
+      await supervisor.scale(name, replicas, { waitReady: false });
       options.updateState(name);
     },
   });
+}
+
+function restartInterval(scaled: Scaled, now: number): void {
+  scaled.lastAt = now;
+  scaled.sampled = 0;
+  scaled.samples = 0;
 }
 
 function round(value: number): number {

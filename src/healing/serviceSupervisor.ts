@@ -69,8 +69,11 @@ export class ServiceSupervisor extends ReplicaSet {
     });
   }
 
-  /** Adds replicas (resolving once they pass) or stops the surplus gracefully. */
-  scale(count: number): Promise<void> {
+  /**
+   * Adds replicas (resolving once they pass; with `waitReady: false` once they are started, so the
+   * next operation need not wait for their probes) or stops the surplus gracefully.
+   */
+  scale(count: number, options: { waitReady?: boolean } = {}): Promise<void> {
     if (!Number.isInteger(count) || count < 0) {
       return Promise.reject(
         new InvalidRequestError(`replicas must be a whole number >= 0, got ${String(count)}`),
@@ -81,12 +84,21 @@ export class ServiceSupervisor extends ReplicaSet {
       if (this.halted) return;
       if (count > this.list.length) {
         const added = this.fill(true);
-        const outcomes = await Promise.allSettled(added.map((replica) => this.candidateReady(replica)));
-        const failure = outcomes.find((outcome) => outcome.status === 'rejected');
-        if (failure) {
-          this.desired = this.list.length;
-          throw failure.reason;
+        const ready = Promise.allSettled(added.map((replica) => this.candidateReady(replica))).then(
+          (outcomes) => {
+            const failure = outcomes.find((outcome) => outcome.status === 'rejected');
+            if (!failure) return;
+            // A later scale decided the count since: that decision stands.
+            if (this.desired === count) this.desired = this.list.length;
+            throw failure.reason;
+          },
+        );
+        if (options.waitReady === false) {
+          // The failed candidate is gone from the list: whoever scales sees the count it left.
+          ready.catch(() => {});
+          return;
         }
+        await ready;
       } else if (count < this.list.length) {
         // Those not serving go first, then the newest: the oldest have proven themselves.
         const victims = [...this.list]

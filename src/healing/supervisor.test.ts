@@ -499,6 +499,15 @@ describe('Supervisor: operations', () => {
     assert.deepEqual(supervisor.upstreams('api'), []);
   });
 
+  it('scales up without waiting for the probes when asked (waitReady: false): the new replicas serve later', async (t) => {
+    const { supervisor } = harness(t);
+    await supervisor.start([withCount(1)]);
+    await supervisor.scale('api', 3, { waitReady: false });
+    assert.equal(supervisor.replicas('api').length, 3, 'started');
+    assert.equal(supervisor.upstreams('api').length, 1, 'not serving yet');
+    await until(() => supervisor.upstreams('api').length === 3, 'the new replicas to pass', 10_000);
+  });
+
   it('rolls out a new config one replica at a time and rolls back to the previous one', async (t) => {
     const { supervisor } = harness(t);
     const v1 = withCount(2, { env: { VERSION: 'one' } });

@@ -150,9 +150,12 @@ export class Supervisor {
     return this.call(service, (s) => s.startAll());
   }
 
-  /** Adds replicas (resolving once they pass) or removes the surplus gracefully. */
-  scale(service: string, count: number): Promise<void> {
-    return this.call(service, (s) => s.scale(count));
+  /**
+   * Adds replicas (resolving once they pass, or with `waitReady: false` once they are started) or
+   * removes the surplus gracefully.
+   */
+  scale(service: string, count: number, options: { waitReady?: boolean } = {}): Promise<void> {
+    return this.call(service, (s) => s.scale(count, options));
   }
 
   /** Replaces every replica with the new config, one at a time; the previous config is kept for rollback(). */
