@@ -5,7 +5,13 @@ import { randomUUID } from 'node:crypto';
 import { type Clock, Emitter, type Subscribe, systemClock } from '../policies/index.ts';
 import { ActionRateLimit, actionProblem, type ActionRules } from './actionLimits.ts';
 import { describeCleared, describeHeld, describeStop, snapshotAttempt } from './attemptOutcome.ts';
-import { allConditionsHold, describeCondition, formatSeconds } from './conditions.ts';
+import {
+  allConditionsHold,
+  describeWithForecasts,
+  forecastNote,
+  formatSeconds,
+  type MetricForecast,
+} from './conditions.ts';
 import type { ActionConfig, ActionName, PolicyConfig } from './configTypes.ts';
 import type { AttemptActionView, AttemptView } from './controlPlaneTypes.ts';
 import { UnknownServiceError } from './errors.ts';
@@ -31,7 +37,6 @@ interface PreparedPolicy {
   readonly config: PolicyConfig;
   /** undefined: every service. */
   readonly services: ReadonlySet<string> | undefined;
-  readonly conditions: readonly string[];
 }
 
 interface Verification {
@@ -48,6 +53,7 @@ export class PolicyEngine {
   private readonly rateLimit: ActionRateLimit;
   private readonly actuator: Actuator;
   private readonly metricsOf: (service: string) => Readonly<Record<string, number>> | undefined;
+  private readonly predict: PolicyEngineOptions['predict'];
   private readonly recordAttempt: (attempt: AttemptView) => Promise<void> | void;
   private readonly escalateTo: PolicyEngineOptions['escalate'];
   private readonly verifyWithinMs: number;
@@ -78,6 +84,7 @@ export class PolicyEngine {
     this.rateLimit = new ActionRateLimit(options.limits, this.clock);
     this.actuator = options.actuator;
     this.metricsOf = options.metricsOf;
+    this.predict = options.predict;
     this.recordAttempt = options.record;
     this.escalateTo = options.escalate;
     this.verifyWithinMs = options.verifyWithinMs ?? POLICY_ENGINE_DEFAULTS.verifyWithinMs;
@@ -158,12 +165,19 @@ export class PolicyEngine {
 
   private matchingPolicies(service: string, metrics: Readonly<Record<string, number>>): PreparedPolicy[] {
     const found: PreparedPolicy[] = [];
+    const forecast = this.forecastOf(service);
     for (const policy of this.policies) {
       if (!policy.config.enabled) continue;
       if (policy.services !== undefined && !policy.services.has(service)) continue;
-      if (allConditionsHold(policy.config.when, metrics)) found.push(policy);
+      if (allConditionsHold(policy.config.when, metrics, forecast)) found.push(policy);
     }
     return found;
+  }
+
+  /** The service's forecasts for predictive conditions; undefined without the `predict` hook. */
+  private forecastOf(service: string): MetricForecast | undefined {
+    const predict = this.predict;
+    return predict && ((metric, horizonMs) => predict(service, metric, horizonMs));
   }
 
   private async heal(
@@ -206,7 +220,7 @@ export class PolicyEngine {
       trigger: {
         source: signal.source,
         metrics: { ...signal.metrics },
-        conditions: [...policy.conditions],
+        conditions: describeWithForecasts(policy.config.when, signal.metrics, this.forecastOf(service)),
         ...(signal.detail === undefined ? {} : { detail: signal.detail }),
       },
       actions: [],
@@ -273,13 +287,20 @@ export class PolicyEngine {
     }
     attempt.verified = verification.cleared;
     if (verification.cleared) {
-      const cleared = describeCleared(policy.config, verification.metrics!);
+      const metrics = verification.metrics!;
+      // The condition that cleared as verification judged it, forecast included.
+      const forecast = this.forecastOf(service);
+      const gone = policy.config.when.filter(
+        (condition) => !allConditionsHold([condition], metrics, forecast),
+      );
+      const cleared = describeCleared({ ...policy.config, when: gone }, metrics);
       await this.finish(attempt, 'succeeded', `${done}; ${cleared} after ${elapsed}`);
     } else {
       const held =
         verification.metrics === undefined
           ? `no metrics of ${service} to verify against`
-          : describeHeld(policy.config, verification.metrics);
+          : describeHeld(policy.config, verification.metrics) +
+            forecastNote(policy.config.when, verification.metrics, this.forecastOf(service));
       await this.finish(attempt, 'failed', `${done} but ${held} after ${elapsed}`);
     }
     return { attempt, final: false };
@@ -318,13 +339,12 @@ export class PolicyEngine {
           metrics = undefined;
         }
         const remaining = deadline - this.clock.now();
-        if ((metrics !== undefined && !allConditionsHold(policy.when, metrics)) || remaining <= 0) {
+        // A forecast counts here too: a trend that flattened clears a condition held by forecast.
+        const forecast = this.forecastOf(service);
+        const cleared = metrics !== undefined && !allConditionsHold(policy.when, metrics, forecast);
+        if (cleared || remaining <= 0) {
           this.verifying.delete(stop);
-          resolve({
-            cleared: metrics !== undefined && !allConditionsHold(policy.when, metrics),
-            metrics,
-            stopped: false,
-          });
+          resolve({ cleared, metrics, stopped: false });
           return;
         }
         timer = this.clock.setTimeout(check, Math.min(this.verifyIntervalMs, remaining));
@@ -369,7 +389,6 @@ function prepare(policies: readonly PolicyConfig[]): PreparedPolicy[] {
     .map(({ config }) => ({
       config,
       services: config.services.length === 0 ? undefined : new Set(config.services),
-      conditions: config.when.map(describeCondition),
     }));
 }
 

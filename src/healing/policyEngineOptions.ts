@@ -40,6 +40,12 @@ export interface PolicyEngineOptions {
   record(attempt: AttemptView): Promise<void> | void;
   /** Called when every matching policy failed (or none could run), with what was tried. */
   escalate(service: string, tried: readonly AttemptView[], signal: Signal): Promise<void> | void;
+  /**
+   * The value a service's metric is forecast to have `horizonMs` from now (undefined: no forecast
+   * yet). With it, a condition with `predictedWithinMs` also holds on the forecast, in matching and
+   * in verification; without it such a condition holds only on what is measured.
+   */
+  predict?: (service: string, metric: string, horizonMs: number) => number | undefined;
   /** The service's configured `failover.target`, for failover actions that name no target. */
   failoverTargetOf?: (service: string) => string | undefined;
   /** How long after the actions the triggering conditions must have cleared; default 10 000 ms. */
@@ -96,6 +102,7 @@ export function validatePolicyEngineOptions(options: PolicyEngineOptions): void 
   problems.func('policyEngine.record', options.record, false);
   problems.func('policyEngine.escalate', options.escalate, false);
   problems.func('policyEngine.failoverTargetOf', options.failoverTargetOf);
+  problems.func('policyEngine.predict', options.predict);
   problems.number('policyEngine.verifyWithinMs', options.verifyWithinMs, {
     min: 0,
     finite: true,

@@ -7,6 +7,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type {
   ControlPlane,
+  ForecastView,
   HealingStats,
   ReliabilityView,
   ReplicaState,
@@ -56,6 +57,7 @@ interface Snapshot {
   readonly breakers: BreakerRegistryHealth;
   readonly stats: HealingStats;
   readonly reliability: ReliabilityView;
+  readonly forecasts: readonly ForecastView[];
 }
 
 let processRegistry: Registry | undefined;
@@ -308,6 +310,39 @@ export function createMetricsExposition(
     },
   );
 
+  const forecastLabels = (forecast: ForecastView) => ({
+    service: forecast.service,
+    metric: forecast.metric,
+    horizon_ms: String(forecast.horizonMs),
+  });
+  gauge(
+    'rebound_forecast_value',
+    "The value a predictive policy condition's metric is forecast to have horizon_ms from now (Holt's linear trend); absent until the forecast has enough samples.",
+    ['service', 'metric', 'horizon_ms'],
+    (target, { forecasts }) => {
+      for (const forecast of forecasts) {
+        if (forecast.predicted !== null) target.set(forecastLabels(forecast), forecast.predicted);
+      }
+    },
+  );
+  gauge(
+    'rebound_forecast_error',
+    "How far the forecast has been from what happened: measure mae (mean absolute error at the horizon, in the metric's unit), relative (that error / the mean observed value) and one_step_mae (from one sample to the next); absent before any is measured.",
+    ['service', 'metric', 'horizon_ms', 'measure'],
+    (target, { forecasts }) => {
+      for (const forecast of forecasts) {
+        const { mae, relative, oneStepMae } = forecast.error;
+        for (const [measure, value] of [
+          ['mae', mae],
+          ['relative', relative],
+          ['one_step_mae', oneStepMae],
+        ] as const) {
+          if (value !== null) target.set({ ...forecastLabels(forecast), measure }, value);
+        }
+      }
+    },
+  );
+
   const registry = options.processMetrics === false ? own : Registry.merge([own, processMetricsRegistry()]);
   return {
     contentType: registry.contentType,
@@ -319,6 +354,7 @@ export function createMetricsExposition(
         breakers: controlPlane.breakers.health(),
         stats,
         reliability,
+        forecasts: controlPlane.forecasts(),
       };
       return registry.metrics();
     },
