@@ -197,6 +197,16 @@ function resolve(
         enabled: schedule.enabled,
       })),
     },
+    groups: Object.fromEntries(
+      Object.entries(parsed.groups).map(([name, group]) => [name, { name, ...group }]),
+    ),
+    global: {
+      addCapacity: parsed.global.addCapacity && {
+        ...parsed.global.addCapacity,
+        argv: splitCommand(parsed.global.addCapacity.command),
+      },
+      capacityCooldownMs: parsed.global.capacityCooldownMs,
+    },
   };
 }
 
@@ -273,5 +283,6 @@ function resolveService(name: string, service: ParsedService): ServiceConfig {
       scaleDownStabilizationMs: autoscale.scaleDownStabilizationMs,
       pid: autoscale.pid,
     },
+    group: service.group,
   };
 }

@@ -13,7 +13,7 @@ import {
 import { CommandLineError, splitCommand } from './commandLine.ts';
 import type { PathSegment } from './configErrors.ts';
 import { CONFIG_DEFAULTS } from './configSchema.ts';
-import { EXPERIMENT_ROLLBACK_ACTIONS } from './configTypes.ts';
+import { EXPERIMENT_ROLLBACK_ACTIONS, PREDICTIVE_OPS } from './configTypes.ts';
 
 export interface CheckProblem {
   readonly path: readonly PathSegment[];
@@ -159,6 +159,16 @@ export function crossCheck(document: unknown): CheckProblem[] {
         add(['policies', index, 'services', position], `unknown service ${JSON.stringify(service)}`);
       }
     });
+    asArray(policy.when).forEach((condition, position) => {
+      const { op, predictedWithinMs } = asObject(condition) ?? {};
+      const predictive = (PREDICTIVE_OPS as readonly unknown[]).includes(op);
+      if (predictedWithinMs !== undefined && typeof op === 'string' && !predictive) {
+        add(
+          ['policies', index, 'when', position, 'predictedWithinMs'],
+          `applies only to gt, gte, lt and lte (a trend says when a threshold is crossed, not when a value equals another), got op ${op}`,
+        );
+      }
+    });
     asArray(policy.do).forEach((action, position) => {
       const target = asObject(asObject(action)?.failover)?.target;
       if (typeof target === 'string' && !known(target)) {
@@ -174,6 +184,8 @@ export function crossCheck(document: unknown): CheckProblem[] {
     if (!known(service)) add(['permissions', service], `unknown service ${JSON.stringify(service)}`, true);
   }
 
+  problems.push(...checkGroups(root, services ?? {}));
+
   asArray(root.escalation).forEach((value, index) => {
     const webhook = asObject(asObject(value)?.webhook);
     if (!webhook) return;
@@ -188,6 +200,66 @@ export function crossCheck(document: unknown): CheckProblem[] {
     }
   });
 
+  return problems;
+}
+
+/** `groups`, each service's `group` and `global.addCapacity`: the hierarchy of controllers (docs/control.md). */
+function checkGroups(root: Json, services: Json): CheckProblem[] {
+  const problems: CheckProblem[] = [];
+  const add = (path: PathSegment[], message: string, atKey = false): void => {
+    problems.push({ path, message, atKey });
+  };
+  const groups = asObject(root.groups) ?? {};
+  const groupNames = Object.keys(groups);
+  const members = new Map<string, string[]>(groupNames.map((name) => [name, []]));
+  for (const [name, value] of Object.entries(services)) {
+    const group = asObject(value)?.group;
+    if (typeof group !== 'string') continue;
+    const list = members.get(group);
+    if (list) list.push(name);
+    else {
+      const known = groupNames.length === 0 ? 'no groups are defined' : `known: ${groupNames.join(', ')}`;
+      add(['services', name, 'group'], `unknown group ${JSON.stringify(group)} (${known})`);
+    }
+  }
+  for (const name of groupNames) {
+    if (!SERVICE_NAME.test(name)) {
+      add(
+        ['groups', name],
+        'group names use letters, digits, "-", "_" and "." and start with a letter or digit',
+        true,
+      );
+    }
+    if (members.get(name)!.length === 0) {
+      add(['groups', name], `has no member: give its services \`group: ${name}\``, true);
+    }
+    const seen = new Set<unknown>();
+    asArray(asObject(groups[name])?.shed).forEach((shed, index) => {
+      const at: PathSegment[] = ['groups', name, 'shed', index];
+      if (typeof shed !== 'string') return;
+      if (seen.has(shed)) return add(at, `${JSON.stringify(shed)} is listed twice`);
+      seen.add(shed);
+      const service = asObject(services[shed]);
+      if (!Object.hasOwn(services, shed)) return add(at, `unknown service ${JSON.stringify(shed)}`);
+      if (!members.get(name)!.includes(shed)) {
+        return add(at, `${shed} is not in group ${name}: give it \`group: ${name}\``);
+      }
+      const missing = ['gateway', 'fallback'].filter((key) => service?.[key] === undefined);
+      if (missing.length > 0) {
+        add(
+          at,
+          `${shed} needs a ${missing.join(' and a ')} to be shed (its gateway answers with its fallback)`,
+        );
+      }
+    });
+  }
+  const addCapacity = asObject(root.global)?.addCapacity;
+  const command = typeof addCapacity === 'string' ? addCapacity : asObject(addCapacity)?.command;
+  if (typeof command === 'string') {
+    const path =
+      typeof addCapacity === 'string' ? ['global', 'addCapacity'] : ['global', 'addCapacity', 'command'];
+    checkCommand(command, path, add);
+  }
   return problems;
 }
 

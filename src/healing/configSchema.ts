@@ -9,6 +9,7 @@ import {
   AUTOSCALE_METRICS,
   BALANCE_STRATEGIES,
   CONDITION_OPS,
+  PREDICTED_WITHIN_MAX_MS,
   SEVERITIES,
   WEBHOOK_FORMATS,
   type ActionConfig,
@@ -43,7 +44,7 @@ export const CONFIG_DEFAULTS = Object.freeze({
   metrics: Object.freeze({ path: '/metrics', intervalMs: 15_000 }),
   slo: Object.freeze({ windowDays: 30 }),
   autoscale: Object.freeze({
-    intervalMs: 15_000,
+    intervalMs: 1_000,
     tolerance: 0.1,
     maxStep: Object.freeze({ percent: 20, min: 1 }),
     scaleDownStabilizationMs: 300_000,
@@ -55,6 +56,8 @@ export const CONFIG_DEFAULTS = Object.freeze({
   webhook: Object.freeze({ format: 'generic', timeoutMs: 5_000 }),
   incidents: Object.freeze({ groupWindowMs: 300_000, resolveAfterMs: 60_000 }),
   chaos: Object.freeze({ proxyApi: Object.freeze({ host: '127.0.0.1', port: 8474 }) }),
+  group: Object.freeze({ restoreAfterMs: 60_000 }),
+  global: Object.freeze({ capacityCooldownMs: 60_000 }),
 });
 
 const D = CONFIG_DEFAULTS;
@@ -73,6 +76,11 @@ const condition = z.strictObject({
   metric: z.string().regex(METRIC_NAME, { message: 'must be a metric name such as latency_p99' }),
   op: z.enum(CONDITION_OPS),
   value: z.number(),
+});
+
+/** A policy's condition may also hold on a forecast (the op is checked in configChecks.ts). */
+const policyCondition = condition.extend({
+  predictedWithinMs: positiveDuration().max(PREDICTED_WITHIN_MAX_MS).optional(),
 });
 
 const trip = z.discriminatedUnion('kind', [
@@ -218,6 +226,7 @@ const service = z.strictObject({
     .strictObject({ target: z.number().gt(0).lt(1), windowDays: z.number().gt(0).default(D.slo.windowDays) })
     .optional(),
   autoscale: autoscale.optional(),
+  group: text().optional(),
 });
 
 /** An action is a name (`restart-service`) or a one-key mapping with its parameters (`scale-up: { by: 2 }`). */
@@ -307,7 +316,7 @@ const policy = z.strictObject({
   name: text(),
   description: z.string().optional(),
   services: z.array(text()).min(1).optional(),
-  when: z.array(condition).min(1),
+  when: z.array(policyCondition).min(1),
   do: z.array(action).min(1),
   priority: integer().default(D.policy.priority),
   cooldownMs: duration().default(D.policy.cooldownMs),
@@ -321,6 +330,19 @@ const webhook = z.strictObject({
   headers: z.record(z.string(), z.string()).default({}),
   timeoutMs: positiveDuration().default(D.webhook.timeoutMs),
 });
+
+/** The command of the global controller's add-capacity decision, run as the `exec` action runs one. */
+const addCapacity = z.preprocess(
+  (v) => (typeof v === 'string' ? { command: v } : v),
+  z.strictObject({ command: text(), timeoutMs: positiveDuration().default(D.execTimeoutMs) }),
+);
+
+const group = emptyAsObject(
+  z.strictObject({
+    shed: z.array(text()).default([]),
+    restoreAfterMs: duration().default(D.group.restoreAfterMs),
+  }),
+);
 
 export const configSchema = z.strictObject({
   store: text().default(D.store),
@@ -394,6 +416,13 @@ export const configSchema = z.strictObject({
           }),
         )
         .default([]),
+    })
+    .prefault({}),
+  groups: z.record(z.string(), group).default({}),
+  global: z
+    .strictObject({
+      addCapacity: addCapacity.optional(),
+      capacityCooldownMs: duration().default(D.global.capacityCooldownMs),
     })
     .prefault({}),
 });

@@ -27,6 +27,10 @@ export const EXPERIMENT_ROLLBACK_ACTIONS = [
 
 export const CONDITION_OPS = ['gt', 'gte', 'lt', 'lte', 'eq', 'neq'] as const;
 export type ConditionOp = (typeof CONDITION_OPS)[number];
+/** The operators a policy condition may forecast (a trend says when a line crosses, not when it equals). */
+export const PREDICTIVE_OPS: readonly ConditionOp[] = ['gt', 'gte', 'lt', 'lte'];
+/** The longest `predictedWithinMs`: a trend fitted to seconds of samples says little beyond minutes. */
+export const PREDICTED_WITHIN_MAX_MS = 600_000;
 
 export const WEBHOOK_FORMATS = ['generic', 'pagerduty', 'slack'] as const;
 export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];
@@ -45,6 +49,14 @@ export interface Condition {
   readonly metric: string;
   readonly op: ConditionOp;
   readonly value: number;
+}
+
+/**
+ * A policy's condition: with `predictedWithinMs` it also holds when the metric's forecast (Holt's
+ * linear trend, src/healing/forecasts.ts) says it will hold within that many milliseconds.
+ */
+export interface PolicyCondition extends Condition {
+  readonly predictedWithinMs?: number;
 }
 
 export type HealthProbe =
@@ -164,6 +176,8 @@ export interface ServiceConfig {
   readonly metrics: MetricsScrapeConfig | undefined;
   readonly slo: SloConfig | undefined;
   readonly autoscale: AutoscaleConfig | undefined;
+  /** The group (`groups.<name>`) whose controller is this service's parent; undefined: the global one. */
+  readonly group: string | undefined;
 }
 
 export type ActionConfig =
@@ -184,7 +198,7 @@ export interface PolicyConfig {
   readonly description: string | undefined;
   /** The services the policy watches: those listed, or every service when the config lists none. */
   readonly services: readonly string[];
-  readonly when: readonly Condition[];
+  readonly when: readonly PolicyCondition[];
   readonly do: readonly ActionConfig[];
   readonly priority: number;
   readonly cooldownMs: number;
@@ -247,6 +261,24 @@ export interface ChaosConfig {
   readonly schedules: readonly ChaosScheduleConfig[];
 }
 
+/** A group of services under one controller of `rebound up`'s hierarchy (docs/control.md). */
+export interface GroupConfig {
+  readonly name: string;
+  /** Members whose traffic is shed first (gateway in fallback mode), in order, when the group is out of capacity. */
+  readonly shed: readonly string[];
+  /** A shed service leaves fallback mode once the service that caused it has not been saturated this long. */
+  readonly restoreAfterMs: number;
+}
+
+/** The global controller of `rebound up`'s hierarchy. */
+export interface GlobalControlConfig {
+  /** The add-capacity command (split into arguments, never run through a shell); undefined: page instead. */
+  readonly addCapacity:
+    { readonly command: string; readonly argv: readonly string[]; readonly timeoutMs: number } | undefined;
+  /** At most one capacity escalation per service within this long. */
+  readonly capacityCooldownMs: number;
+}
+
 export interface ServerConfig {
   readonly host: string;
   readonly port: number;
@@ -268,4 +300,7 @@ export interface ReboundConfig {
   readonly escalation: readonly EscalationConfig[];
   readonly incidents: IncidentsConfig;
   readonly chaos: ChaosConfig;
+  /** Groups of services by name, in file order (each service names its own with `group`). */
+  readonly groups: Readonly<Record<string, GroupConfig>>;
+  readonly global: GlobalControlConfig;
 }

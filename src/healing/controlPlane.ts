@@ -22,6 +22,9 @@ import type {
   AlertmanagerPayload,
   AttemptView,
   ControlPlane,
+  ControllerLevel,
+  ControllerView,
+  ForecastView,
   HealingStats,
   IncidentStatus,
   IncidentSummaryView,
@@ -34,7 +37,10 @@ import type {
 import { healingStatsOf, incidentWithPlaybook, policyView, serviceView } from './controlPlaneViews.ts';
 import { UnknownServiceError } from './errors.ts';
 import { Escalator } from './escalation.ts';
+import { type Forecasts, forecasts } from './forecasts.ts';
 import { type Gateway, startGateway } from './gateway.ts';
+import type { ControlHierarchy } from './hierarchy.ts';
+import { controlPlaneHierarchy, persistedDecisions } from './hierarchyPlane.ts';
 import { registerIncidentPlaybook } from './incidentPlaybook.ts';
 import { IncidentResponse } from './incidentResponse.ts';
 import { IncidentTracker, incidentSummary } from './incidents.ts';
@@ -103,6 +109,10 @@ class ReboundControlPlane implements ControlPlane {
   readonly #restarts: SupervisorHealing;
   readonly #operations: ControlPlaneOperations;
   readonly #autoscaling: Autoscaling;
+  /** The controllers per service, group and the global one (docs/control.md). */
+  readonly #hierarchy: ControlHierarchy;
+  /** The forecasts predictive policy conditions watch, fed by #tick. */
+  readonly #forecasts: Forecasts;
   readonly #rolledOutAt = new Map<string, number>();
   readonly #timers: ReturnType<typeof setInterval>[] = [];
   readonly #unsubscribe: (() => void)[] = [];
@@ -193,14 +203,19 @@ class ReboundControlPlane implements ControlPlane {
       onAlert: (alert) => this.#signals.ingestBurnRate(alert),
       onError: (error) => log(`rebound: could not record traffic: ${error.message}`),
     });
+    this.#forecasts = forecasts({ clock, config: () => this.config });
     const healing = controlPlaneEngine({
       ...context,
+      predict: (service, metric, horizonMs) => this.#forecasts.predict(service, metric, horizonMs),
       verifyWithinMs: options.verifyWithinMs,
       downDependencies: (service) => this.#states.downDependencies(service),
       rolledOutAt: this.#rolledOutAt,
       desired: this.#states.desired,
       holdPage: (...args) => this.#response.holdPage(...args),
-      escalate: (...args) => this.#response.escalate(...args),
+      // A failed healing goes to the service's controller first; the global one pages as before.
+      escalate: async (...args) => {
+        await this.#hierarchy.healingFailed(...args);
+      },
     });
     this.#engine = healing.engine;
     this.#unsubscribe.push(this.#engine.onAttempt((attempt) => this.#response.onPolicyAttempt(attempt)));
@@ -235,11 +250,20 @@ class ReboundControlPlane implements ControlPlane {
       desired: this.#states.desired,
       rolledOutAt: this.#rolledOutAt,
     });
+    this.#hierarchy = controlPlaneHierarchy({
+      ...context,
+      actuator: healing.actuator,
+      takeAction: healing.takeAction,
+      escalate: (...args) => this.#response.escalate(...args),
+      stopped: this.#states.stopped,
+    });
     this.#autoscaling = controlPlaneAutoscaling({
       ...context,
       stopped: this.#states.stopped,
       desired: this.#states.desired,
       restarting: (service) => this.#restarts.running(service) !== undefined,
+      // Wants more than its max: the service's controller escalates (group sheds, global adds or pages).
+      saturated: (service, decision) => void this.#hierarchy.saturated(service, decision),
     });
     // Built from the config at start: a reload leaves the schedules as they were.
     const chaos = controlPlaneChaos({ ...context, plane: this, schedules: this.config.chaos.schedules });
@@ -252,6 +276,7 @@ class ReboundControlPlane implements ControlPlane {
 
   async start(): Promise<void> {
     await this.#incidents.resume();
+    this.#hierarchy.remember(await persistedDecisions(this.#store));
     // After the incidents: a resumed playbook finds its incident.
     await this.#workflows.recover();
     await this.chaos.recover();
@@ -292,11 +317,13 @@ class ReboundControlPlane implements ControlPlane {
     for (const timer of this.#timers) clearInterval(timer);
     for (const unsubscribe of this.#unsubscribe) unsubscribe();
     this.#engine.close();
+    const hierarchyClosed = this.#hierarchy.close();
     // Before the supervisor stops: a playbook step cut short here runs again when it resumes.
     await this.#workflows.close();
     await this.chaos.stopAll('rebound up is stopping');
     await this.#supervisor.stop();
     await autoscalingStopped;
+    await hierarchyClosed;
     await Promise.all([...this.#gateways.values()].map((gateway) => gateway.close()));
     // After the gateways: the last requests they answered are counted too.
     await this.#reliability.close();
@@ -325,14 +352,18 @@ class ReboundControlPlane implements ControlPlane {
 
   #tick(): void {
     if (this.#closed) return;
+    void this.#hierarchy.tick();
     for (const name of Object.keys(this.config.services)) {
       this.#states.updateState(name);
       this.#states.trackHealthy(name);
-      this.#states.liftTemporaryModes(name);
+      // A service its group shed stays in fallback mode until the hierarchy restores it.
+      if (!this.#hierarchy.isShed(name)) this.#states.liftTemporaryModes(name);
       this.#response.resolveIfQuiet(name);
       this.#playbooks.start(name);
       if (this.#states.stopped.has(name) || this.#supervisor.isCritical(name)) continue;
-      this.#signals.evaluate({ service: name, metrics: this.#signals.metricsOf(name), source: 'gateway' });
+      const metrics = this.#signals.metricsOf(name);
+      this.#forecasts.observe(name, metrics);
+      this.#signals.evaluate({ service: name, metrics, source: 'gateway' });
     }
   }
 
@@ -381,6 +412,14 @@ class ReboundControlPlane implements ControlPlane {
 
   scaleService(name: string, replicas: number): Promise<AttemptView> {
     return this.#operations.scaleService(name, replicas);
+  }
+
+  forecasts(): ForecastView[] {
+    return this.#forecasts.views();
+  }
+
+  controllers(filter: { level?: ControllerLevel } = {}): ControllerView[] {
+    return this.#hierarchy.views(filter);
   }
 
   reload(): Promise<{ changed: string[] }> {

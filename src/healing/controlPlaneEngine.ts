@@ -1,10 +1,11 @@
 // The policy engine of `rebound up` and the actuator its actions (and the incident playbook's) run
 // through: built from the config at start, acting on the supervisor and the gateways.
 
+import { ActionRateLimit } from './actionLimits.ts';
 import { builtInActions } from './actions.ts';
 import type { ControlPlaneContext } from './controlPlaneContext.ts';
 import type { AttemptView } from './controlPlaneTypes.ts';
-import { type Actuator, PolicyEngine, type Signal } from './policyEngine.ts';
+import { type Actuator, PolicyEngine, type PolicyEngineOptions, type Signal } from './policyEngine.ts';
 
 /**
  * A policy's trigger must clear within this long of its actions: longer than the gateway's 10 s
@@ -26,11 +27,15 @@ export interface ControlPlaneEngineOptions extends Pick<
   /** The `alert-oncall` action: a page held until the attempt's verdict. */
   holdPage: (service: string, policy: string, attemptId: string) => void;
   escalate: (service: string, tried: readonly AttemptView[], signal: Signal) => Promise<void>;
+  /** Forecasts for predictive policy conditions (forecasts.ts). */
+  predict?: PolicyEngineOptions['predict'];
 }
 
 export function controlPlaneEngine(options: ControlPlaneEngineOptions): {
   actuator: Actuator;
   engine: PolicyEngine;
+  /** Counts one action of the hierarchy's controllers against `limits`; why not, when refused. */
+  takeAction: () => string | undefined;
 } {
   const { config, clock, rolledOutAt, desired } = options;
   const actuator = builtInActions({
@@ -46,6 +51,22 @@ export function controlPlaneEngine(options: ControlPlaneEngineOptions): {
     now: () => clock.now(),
     log: options.log,
   });
+  // `limits` bound every automated action: the policies' and the controllers' together. The engine
+  // keeps its own count (which sees only its actions); this one sees both, and refuses an action of
+  // either once they reached a limit together.
+  const automated = new ActionRateLimit(config().limits, clock);
+  const takeAction = (): string | undefined => {
+    automated.setLimits(config().limits);
+    return automated.take();
+  };
+  const counted: Actuator = {
+    run: (action, context) => {
+      const refused = takeAction();
+      return refused === undefined
+        ? actuator.run(action, context)
+        : Promise.resolve({ ok: false, message: refused });
+    },
+  };
   const engine = new PolicyEngine({
     policies: config().policies,
     limits: config().limits,
@@ -55,9 +76,10 @@ export function controlPlaneEngine(options: ControlPlaneEngineOptions): {
     verifyWithinMs: options.verifyWithinMs ?? VERIFY_WITHIN_MS,
     failoverTargetOf: (service) => config().services[service]?.failover?.target,
     metricsOf: options.metricsOf,
+    predict: options.predict,
     record: options.recordAttempt,
     escalate: options.escalate,
-    actuator,
+    actuator: counted,
   });
-  return { actuator, engine };
+  return { actuator, engine, takeAction };
 }

@@ -204,6 +204,58 @@ export interface ReliabilityView {
   };
 }
 
+/** A forecast a predictive policy condition watches (GET /api/forecasts), with its measured error. */
+export interface ForecastView {
+  service: string;
+  metric: string;
+  /** The condition's `predictedWithinMs`: how far ahead this forecast is made and checked. */
+  horizonMs: number;
+  /** The last value sampled; null before any. */
+  value: number | null;
+  /** The value forecast `horizonMs` from now; null while there is no forecast (too few or stale samples). */
+  predicted: number | null;
+  /** Samples since the forecast (re)started. */
+  samples: number;
+  /** When the last sample was taken; null before any. */
+  observedAt: string | null;
+  error: {
+    /** Predictions checked at their horizon that the figures below are over (the most recent). */
+    samples: number;
+    /** Every prediction checked at its horizon so far, and those waiting for their time to come. */
+    settled: number;
+    pending: number;
+    /** Mean |predicted − observed| at the horizon, in the metric's unit; null before any checked. */
+    mae: number | null;
+    /** Σ|predicted − observed| / Σ|observed| at the horizon (0.05: off by 5%); null without data or when all observed were 0. */
+    relative: number | null;
+    /** Holt's own one-step-ahead mean absolute error (from one sample to the next), and its samples. */
+    oneStepMae: number | null;
+    oneStepSamples: number;
+  };
+}
+
+export type ControllerLevel = 'service' | 'group' | 'global';
+
+/** A decision of a controller of the hierarchy (SPEC 7); `level` names the controller that decided. */
+export interface ControlDecisionView {
+  level: string;
+  action: string;
+  reason: string;
+  at: string;
+  details?: Readonly<Record<string, unknown>>;
+}
+
+/** One controller of `rebound up`'s hierarchy (GET /api/controllers). */
+export interface ControllerView {
+  /** `service:<name>`, `group:<name>` or `global`. */
+  name: string;
+  level: ControllerLevel;
+  parent: string | null;
+  children: string[];
+  /** Newest last, the latest 100 (decisions of an earlier run first). */
+  decisions: ControlDecisionView[];
+}
+
 /** An event POSTed to /api/events (SPEC 4.3), already validated. */
 export interface MetricsEvent {
   service: string;
@@ -248,6 +300,10 @@ export interface ControlPlane {
   addIncidentNote(id: string, text: string): Promise<IncidentView>;
   /** Reliability figures per service and overall over each service's SLO window (SPEC 6). */
   reliability(): Promise<ReliabilityView>;
+  /** The forecasts predictive policy conditions watch, with their measured error (docs/control.md). */
+  forecasts(): ForecastView[];
+  /** The hierarchy of controllers with their decisions; only those of `level` when given. */
+  controllers(filter?: { level?: ControllerLevel }): ControllerView[];
   /** Re-reads the config file: throws ConfigError (nothing changed) or rolls out what changed. */
   reload(): Promise<{ changed: string[] }>;
   /** Stops every replica and closes the gateways and the store. */

@@ -8,6 +8,8 @@ import { readJsonBody } from './body.ts';
 import { breakerRoutes } from './breakerRoutes.ts';
 import { healingRoutes } from './healingRoutes.ts';
 import { chaosRoutes } from './chaosRoutes.ts';
+import { controllerRoutes } from './controllerRoutes.ts';
+import { forecastRoutes } from './forecastRoutes.ts';
 import { incidentRoutes } from './incidentRoutes.ts';
 import { reliabilityRoutes } from './reliabilityRoutes.ts';
 import { badRequest, errorResponse, HttpError, isHttpError } from './responses.ts';
@@ -40,6 +42,8 @@ export function apiRoutes(controlPlane: ControlPlane): Route[] {
     ...signalRoutes(controlPlane),
     ...incidentRoutes(controlPlane),
     ...reliabilityRoutes(controlPlane),
+    ...controllerRoutes(controlPlane),
+    ...forecastRoutes(controlPlane),
     ...chaosRoutes(controlPlane),
     ...reportRoutes(controlPlane),
     ...streamRoutes(controlPlane),

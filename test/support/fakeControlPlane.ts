@@ -5,6 +5,7 @@ import {
   type AlertmanagerPayload,
   type AttemptView,
   type ControlPlane,
+  type ControllerView,
   ConfigError,
   ConflictError,
   type HealingStats,
@@ -175,6 +176,42 @@ export function fakeControlPlane(): FakeControlPlane {
   });
   chaosSchedules.start();
 
+  // The hierarchy of the fake's config (no groups): its database page after a failed healing.
+  const controllers: ControllerView[] = [
+    {
+      name: 'global',
+      level: 'global',
+      parent: null,
+      children: ['service:payment-api', 'service:database'],
+      decisions: [
+        {
+          level: 'global',
+          action: 'page',
+          reason:
+            'automatic healing of database failed (service:database tried restart-service): paging a human',
+          at: '2025-01-01T00:00:02.000Z',
+          details: { service: 'database' },
+        },
+      ],
+    },
+    { name: 'service:payment-api', level: 'service', parent: 'global', children: [], decisions: [] },
+    {
+      name: 'service:database',
+      level: 'service',
+      parent: 'global',
+      children: [],
+      decisions: [
+        {
+          level: 'service:database',
+          action: 'restart-service',
+          reason: 'every matching policy failed and none restarted database: restarting it before paging',
+          at: '2025-01-01T00:00:01.000Z',
+          details: { service: 'database', message: 'restarted 1 replica(s) one at a time' },
+        },
+      ],
+    },
+  ];
+
   const fake: FakeControlPlane = {
     config,
     version: '0.1.0-test',
@@ -296,6 +333,33 @@ export function fakeControlPlane(): FakeControlPlane {
       fake.calls.push(`note ${id} ${text}`);
       incident.timeline.push({ at: FAKE_NOW_ISO, kind: 'note', summary: text, data: { by: 'operator' } });
       return incident;
+    },
+    forecasts() {
+      failIfAsked();
+      return [
+        {
+          service: 'payment-api',
+          metric: 'cpu_util',
+          horizonMs: 60_000,
+          value: 0.72,
+          predicted: 0.95,
+          samples: 30,
+          observedAt: FAKE_NOW_ISO,
+          error: {
+            samples: 20,
+            settled: 20,
+            pending: 10,
+            mae: 0.04,
+            relative: 0.05,
+            oneStepMae: 0.01,
+            oneStepSamples: 28,
+          },
+        },
+      ];
+    },
+    controllers(filter = {}) {
+      failIfAsked();
+      return controllers.filter((entry) => filter.level === undefined || entry.level === filter.level);
     },
     async reliability() {
       failIfAsked();
