@@ -10,14 +10,14 @@
 //                                      BENCH_CONNECTIONS (default 32), BENCH_GATEWAY_THREADS (default 1:
 //                                      more runs that many gateways in worker threads on one port)
 
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest, Agent } from 'node:http';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { format as formatText } from 'node:util';
-import { machine, table } from './harness.ts';
+import { cpuTicks, machine, median, startChild, stopProcess, table } from './harness.ts';
 
 const WRK = '/usr/bin/wrk';
 const NGINX = '/usr/sbin/nginx';
@@ -157,11 +157,11 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => process.exit(143));
 
   try {
-    const upstream = await startChild('direct', 'upstream', 0);
+    const upstream = await startServer('direct', 'upstream', 0);
     servers.push(upstream);
-    servers.push(await startChild('rebound gateway', 'gateway', upstream.port));
+    servers.push(await startServer('rebound gateway', 'gateway', upstream.port));
     servers.push(startNginx(upstream.port));
-    servers.push(await startChild('naive node:http proxy', 'naive', upstream.port));
+    servers.push(await startServer('naive node:http proxy', 'naive', upstream.port));
     for (const server of servers) await waitUntilAnswering(server.port);
 
     console.log(
@@ -270,37 +270,13 @@ function report(servers: Server[], samples: Map<string, Sample[]>): void {
   );
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
-
 function ms(value: number): string {
   return `${value.toFixed(2)} ms`;
 }
 
-function startChild(name: string, role: string, upstreamPort: number): Promise<Server> {
-  const childProcess = spawn(
-    process.execPath,
-    ['--conditions=source', import.meta.filename, '--child', role, String(upstreamPort)],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  return new Promise((resolve, reject) => {
-    let output = '';
-    childProcess.once('exit', (code) => reject(new Error(`${name} exited with ${code} before listening`)));
-    childProcess.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk;
-      const line = output.split('\n')[0];
-      if (output.includes('\n') && line) {
-        const { port } = JSON.parse(line) as { port: number };
-        resolve({ name, port, pid: childProcess.pid!, stop: () => stopProcess(childProcess) });
-      }
-    });
-  });
-}
-
-function stopProcess(childProcess: ChildProcess): void {
-  if (childProcess.exitCode === null && childProcess.signalCode === null) childProcess.kill('SIGTERM');
+async function startServer(name: string, role: string, upstreamPort: number): Promise<Server> {
+  const child = await startChild<{ port: number }>(import.meta.filename, [role, String(upstreamPort)]);
+  return { name, port: child.ready.port, pid: child.pid, stop: child.stop };
 }
 
 function startNginx(upstreamPort: number): Server {
@@ -357,16 +333,6 @@ function nginxWorker(masterPid: number): number {
     return Number(children[0]) || masterPid;
   } catch {
     return masterPid;
-  }
-}
-
-/** User + system CPU time of a process, in clock ticks (1/100 s); 0 when it cannot be read. */
-function cpuTicks(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return Number(fields[11]) + Number(fields[12]);
-  } catch {
-    return 0;
   }
 }
 

@@ -18,12 +18,10 @@
 //                              BENCH_GETS (default 2000), BENCH_CASES (e.g. 1,3: only those),
 //                              BENCH_CPU_PROF=DIR (writes a --cpu-prof profile of the proxy there)
 
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { Agent, createServer as createHttpServer, get as httpGet } from 'node:http';
 import { connect, createServer, type Socket } from 'node:net';
 import { format as formatText } from 'node:util';
-import { machine, table } from './harness.ts';
+import { cpuTicks, machine, median, startChild, table } from './harness.ts';
 
 const MESSAGE_BYTES = 64;
 const HTTP_BODY = Buffer.alloc(64 * 1024, 'x');
@@ -403,17 +401,17 @@ async function main(): Promise<void> {
 }
 
 async function run(settings: Settings, stops: (() => void)[]): Promise<void> {
-  const upstream = await startChild('upstream', []);
+  const upstream = await startRole('upstream', []);
   stops.push(upstream.stop);
   const profile = process.env.BENCH_CPU_PROF;
   const upstreamPorts = JSON.stringify(upstream.ports);
-  const proxy = await startChild(
+  const proxy = await startRole(
     'proxy',
     profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [],
     upstreamPorts,
   );
   stops.push(proxy.stop);
-  const bare = await startChild('pipe', [], upstreamPorts);
+  const bare = await startRole('pipe', [], upstreamPorts);
   stops.push(bare.stop);
   const targets: Target[] = [
     { name: 'direct', ports: upstream.ports },
@@ -595,54 +593,18 @@ function percentile(values: number[], percent: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * percent) / 100))] ?? Number.NaN;
 }
 
-function median(values: number[]): number {
-  return percentile(values, 50);
-}
-
 function mean(values: number[]): number {
   return values.reduce((sum, value) => sum + value, 0) / values.length;
 }
 
-function startChild(
+async function startRole(
   role: string,
   nodeOptions: string[],
   upstreamPorts?: string,
 ): Promise<{ ports: Ports; pid: number; stop: () => void }> {
-  const childProcess = spawn(
-    process.execPath,
-    [
-      ...nodeOptions,
-      '--conditions=source',
-      import.meta.filename,
-      '--child',
-      role,
-      ...(upstreamPorts ? [upstreamPorts] : []),
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const stop = (): void => {
-    if (childProcess.exitCode === null && childProcess.signalCode === null) childProcess.kill('SIGTERM');
-  };
-  return new Promise((resolve, reject) => {
-    let output = '';
-    childProcess.once('exit', (code) => reject(new Error(`${role} exited with ${code} before listening`)));
-    childProcess.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk;
-      if (!output.includes('\n')) return;
-      resolve({ ports: JSON.parse(output.split('\n')[0]!) as Ports, pid: childProcess.pid!, stop });
-    });
-  });
-}
-
-/** User + system CPU time of a process, in clock ticks (1/100 s); 0 when it cannot be read. */
-function cpuTicks(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return Number(fields[11]) + Number(fields[12]);
-  } catch {
-    return 0;
-  }
+  const args = upstreamPorts ? [role, upstreamPorts] : [role];
+  const child = await startChild<Ports>(import.meta.filename, args, nodeOptions);
+  return { ports: child.ready, pid: child.pid, stop: child.stop };
 }
 
 // Last, so every constant above is initialised before a child or the parent starts.

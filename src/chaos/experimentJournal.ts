@@ -66,7 +66,7 @@ export function endActivity(
 }
 
 /** `latency 500 ms ± 50 ms`, `kill 2 replicas`, … */
-export function describeFault(fault: FaultSpec): string {
+function describeFault(fault: FaultSpec): string {
   const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
   switch (fault.kind) {
     case 'kill':
@@ -97,8 +97,12 @@ export function describeStep(fault: FaultSpec, intensity: number, durationMs: nu
   return parts.join(' ');
 }
 
-export function describeCondition(condition: MetricCondition): string {
-  return `${condition.metric} ${SYMBOLS[condition.op]} ${condition.value}`;
+/** `latency_p99 < 200`; `format` writes the value (default: as JavaScript prints it). */
+export function describeCondition(
+  condition: MetricCondition,
+  format: (value: number) => string = String,
+): string {
+  return `${condition.metric} ${SYMBOLS[condition.op]} ${format(condition.value)}`;
 }
 
 export function describeProbe(probe: SteadyStateProbe): string {

@@ -178,6 +178,47 @@ blastRadius: { maxReplicas: 2 }
     ]);
   });
 
+  it('refuses an intensity on faults without toxicity, and memory in fractions of a MB', () => {
+    const problems = problemsOf(`
+title: t
+target: payment-api
+method:
+  - { fault: { kill: {} }, intensity: 0.5 }
+  - { fault: { pause: {} }, durationMs: 1000, intensity: 0 }
+  - { fault: { cpu: { workers: 1 } }, durationMs: 1000, intensity: 0.5 }
+  - { fault: { memory: { mb: 64 } }, durationMs: 1000, intensity: 0.5 }
+  - { fault: { down: }, durationMs: 1000, intensity: 0.5 }
+  - { fault: { fail-first: { requests: 3 } }, durationMs: 1000, intensity: 0.5 }
+  - { fault: { latency: { ms: 100 } }, durationMs: 1000, intensity: 0.5 }
+  - { fault: { http-error: {} }, durationMs: 1000, intensity: 0.5 }
+  - { fault: { bandwidth: { rate: 10 } }, durationMs: 1000, intensity: 0.5 }
+  - { fault: { reset-peer: }, durationMs: 1000, intensity: 0.5 }
+  - { fault: { cpu: { workers: 1 } }, durationMs: 1000, intensity: 1 }
+`);
+    const only = 'intensity is for latency, http-error, bandwidth, reset-peer';
+    assert.deepEqual(problems, [
+      `method.0.intensity: a kill fault has no toxicity (${only}), got 0.5`,
+      `method.1.intensity: a pause fault has no toxicity (${only}), got 0`,
+      `method.2.intensity: a cpu fault has no toxicity (${only}), got 0.5`,
+      `method.3.intensity: a memory fault has no toxicity (${only}), got 0.5`,
+      `method.4.intensity: a down fault has no toxicity (${only}), got 0.5`,
+      `method.5.intensity: a fail-first fault has no toxicity (${only}), got 0.5`,
+    ]);
+    assert.deepEqual(
+      problemsOf(`
+title: t
+target: payment-api
+method:
+  - { fault: { memory: { mb: 0.5 } }, durationMs: 1000 }
+  - { fault: { memory: { mb: 0 } }, durationMs: 1000 }
+`),
+      [
+        'method.0.fault.memory.mb: must be an integer, got 0.5',
+        'method.1.fault.memory.mb: must be >= 1, got 0',
+      ],
+    );
+  });
+
   it('names the source in its message', () => {
     assert.throws(
       () => validateExperiment({ title: 't', target: 'a', method: [{ wait: -1 }] }, { source: 'kill.yaml' }),

@@ -13,6 +13,7 @@ import {
   type RollbackAction,
   type SteadyStateProbe,
 } from './experimentTypes.ts';
+import { issueMessages, type PathSegment } from './zodProblems.ts';
 
 export const EXPERIMENT_DEFAULTS = Object.freeze({
   expectStatus: Object.freeze([200, 399]) as readonly [number, number],
@@ -59,15 +60,22 @@ export interface ParseExperimentOptions {
 
 /** Parses YAML or JSON text (JSON is YAML); throws ExperimentError listing every problem. */
 export function parseExperiment(text: string, options: ParseExperimentOptions = {}): Experiment {
-  const source = options.source ?? 'experiment';
-  let raw: unknown;
+  return validateExperiment(readExperimentDocument(text, options), options);
+}
+
+/**
+ * Reads YAML or JSON text into the document as written, not yet validated (what the API is sent);
+ * throws ExperimentError on a syntax error.
+ */
+export function readExperimentDocument(text: string, options: { source?: string } = {}): unknown {
   try {
-    raw = parseYaml(text, { prettyErrors: false });
+    return parseYaml(text, { prettyErrors: false });
   } catch (error) {
     const message = (error as Error).message.split('\n')[0];
-    throw new ExperimentError(source, [{ path: '', message: `YAML syntax error: ${message}` }]);
+    throw new ExperimentError(options.source ?? 'experiment', [
+      { path: '', message: `YAML syntax error: ${message}` },
+    ]);
   }
-  return validateExperiment(raw, options);
 }
 
 /** Validates an already-parsed experiment (a JSON request body); throws ExperimentError. */
@@ -172,7 +180,7 @@ const faultSchemas = {
   bandwidth: z.strictObject({ rate: integer().min(0) }),
   'reset-peer': emptyAsObject(z.strictObject({})),
   cpu: z.strictObject({ workers: integer().min(1) }),
-  memory: z.strictObject({ mb: z.number().gt(0) }),
+  memory: z.strictObject({ mb: integer().min(1) }),
 } satisfies Record<(typeof FAULT_KINDS)[number], z.ZodType>;
 
 const fault = z.record(z.string(), z.unknown()).transform((value, context): FaultSpec => {
@@ -276,12 +284,25 @@ const experimentSchema = z.strictObject({
     .optional(),
 });
 
+interface LocatedProblem extends ExperimentProblem {
+  readonly segments: PathSegment[];
+}
+
+/** The faults `intensity` applies to, as their toxicity; the others happen whole or not at all. */
+const TOXICITY_FAULTS: readonly FaultSpec['kind'][] = ['latency', 'http-error', 'bandwidth', 'reset-peer'];
+
 /** What the schema cannot say: rules across fields. */
 function crossCheck(experiment: Experiment, actions: readonly string[] | undefined): ExperimentProblem[] {
   const problems: ExperimentProblem[] = [];
   experiment.method.forEach((step, index) => {
     if (step.kind !== 'fault') return;
     const fault = step.fault;
+    if (step.intensity !== 1 && !TOXICITY_FAULTS.includes(fault.kind)) {
+      problems.push({
+        path: `method.${index}.intensity`,
+        message: `a ${fault.kind} fault has no toxicity (intensity is for ${TOXICITY_FAULTS.join(', ')}), got ${step.intensity}`,
+      });
+    }
     if (fault.kind === 'kill' && step.durationMs !== undefined) {
       problems.push({
         path: `method.${index}.durationMs`,
@@ -309,60 +330,11 @@ function crossCheck(experiment: Experiment, actions: readonly string[] | undefin
   return problems;
 }
 
-type Segment = string | number;
-interface LocatedProblem extends ExperimentProblem {
-  readonly segments: Segment[];
-}
-
-/** Rewords a zod issue as "must be >= 0, got -1"; an unknown field becomes one problem each. */
+/** A zod issue as experiment problems: "must be >= 0, got -1"; an unknown field becomes one problem each. */
 function toProblems(issue: z.core.$ZodIssue): LocatedProblem[] {
-  const segments = issue.path.filter((segment): segment is Segment => typeof segment !== 'symbol');
-  const input = (issue as { input?: unknown }).input;
-  const got = `, got ${describe(input)}`;
-  const one = (message: string): LocatedProblem[] => [{ path: segments.join('.'), segments, message }];
-  switch (issue.code) {
-    case 'unrecognized_keys':
-      return issue.keys.map((key) => ({
-        path: [...segments, key].join('.'),
-        segments: [...segments, key],
-        message: 'is not a known field',
-      }));
-    case 'invalid_type':
-      if (input === undefined) return one('is required');
-      if (issue.expected === 'int') return one(`must be an integer${got}`);
-      return one(`must be ${article(issue.expected)}${got}`);
-    case 'too_small':
-    case 'too_big': {
-      const small = issue.code === 'too_small';
-      const bound = small ? issue.minimum : issue.maximum;
-      if (issue.origin === 'string')
-        return one(small ? 'must not be empty' : `must have at most ${bound} characters`);
-      if (issue.origin === 'array') {
-        return one(
-          `must have ${small ? 'at least' : 'at most'} ${bound} item${Number(bound) === 1 ? '' : 's'}`,
-        );
-      }
-      const relation = small ? (issue.inclusive ? '>=' : '>') : issue.inclusive ? '<=' : '<';
-      return one(`must be ${relation} ${bound}${got}`);
-    }
-    case 'invalid_value':
-      return one(`must be one of ${issue.values.map(String).join(', ')}${got}`);
-    default:
-      return one(issue.message);
-  }
-}
-
-function article(expected: string): string {
-  if (expected === 'object') return 'a mapping';
-  if (expected === 'array') return 'a list';
-  return /^[aeiou]/.test(expected) ? `an ${expected}` : `a ${expected}`;
-}
-
-function describe(value: unknown): string {
-  if (value === null || value === undefined) return 'nothing';
-  if (typeof value === 'string')
-    return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'a mapping';
-  return String(value);
+  return issueMessages(issue).map(({ path, message }) => ({
+    path: path.join('.'),
+    segments: [...path],
+    message,
+  }));
 }

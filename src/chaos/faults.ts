@@ -7,14 +7,13 @@ import {
   type Clock,
   Emitter,
   type ExecuteContext,
-  neverAbortedSignal,
+  hasErrorCode,
   type Operation,
-  type Policy,
-  raceAbort,
   ReboundError,
   systemClock,
-  hasErrorCode,
 } from '../policies/index.ts';
+// The protocol composed policies share: internal to rebound, not part of its public API.
+import { type ComposablePolicy, executeRoot, invoke, run } from '../policies/policy.ts';
 import {
   type ErrorFault,
   FAULTS_DEFAULTS,
@@ -27,15 +26,6 @@ import {
 
 export * from './faultsOptions.ts';
 
-/**
- * The key pipelines use to hand their context down to a policy: a registered symbol, so it is the
- * core's own key (src/policies/policy.ts) without reaching into the core's internals.
- */
-const run: unique symbol = Symbol.for('rebound.policy.run') as never;
-
-/** The context of an outermost call made without a signal: shared, so such calls allocate none. */
-const rootContext: ExecuteContext = Object.freeze({ signal: neverAbortedSignal, attempt: 0 });
-
 /** What an injected failure rejects with unless `error.error` says otherwise. */
 export class InjectedFaultError extends ReboundError {
   constructor(message = 'fault injected by rebound/chaos') {
@@ -46,7 +36,7 @@ export class InjectedFaultError extends ReboundError {
 export const isInjectedFaultError = (error: unknown): error is InjectedFaultError =>
   hasErrorCode(error, 'INJECTED_FAULT');
 
-export class FaultsPolicy implements Policy {
+export class FaultsPolicy implements ComposablePolicy {
   readonly latency: Readonly<LatencyFault> | undefined;
   readonly error: Readonly<ErrorFault> | undefined;
   readonly rate: number;
@@ -72,9 +62,7 @@ export class FaultsPolicy implements Policy {
   }
 
   execute<T>(fn: Operation<T>, signal?: AbortSignal): Promise<T> {
-    if (signal === undefined || signal === neverAbortedSignal) return this[run](fn, rootContext);
-    if (signal.aborted) return Promise.reject(abortReason(signal));
-    return raceAbort(this[run](fn, { signal, attempt: 0 }), signal);
+    return executeRoot(this, fn, signal);
   }
 
   /**
@@ -127,14 +115,6 @@ export class FaultsPolicy implements Policy {
     if (this.injectedEmitter.active) this.injectedEmitter.emit({ kind: 'error', error });
     throw error;
   };
-}
-
-function invoke<T>(fn: Operation<T>, ctx: ExecuteContext): Promise<T> {
-  try {
-    return Promise.resolve(fn(ctx));
-  } catch (error) {
-    return Promise.reject(error);
-  }
 }
 
 /**

@@ -3,8 +3,8 @@
 
 import { connect, type Socket } from 'node:net';
 import type { Clock } from '../policies/index.ts';
+import { ToxicChain } from './toxicChain.ts';
 import type { ToxicStream, ToxicView } from './toxics.ts';
-import { type ChunkSink, createToxicStage, type StageContext, type ToxicStage } from './toxicsStages.ts';
 
 export interface ProxyConnection {
   addToxic(toxic: ToxicView): void;
@@ -25,17 +25,6 @@ export interface ConnectionOptions {
   readonly onClose: () => void;
 }
 
-/** One direction: reads `source`, passes each chunk through the stages, writes `destination`. */
-interface Direction {
-  readonly source: Socket;
-  readonly destination: Socket;
-  readonly stages: ToxicStage[];
-  readonly sink: ChunkSink;
-  readonly context: StageContext;
-  /** The sink closed the destination's writing side. */
-  ended: boolean;
-}
-
 export function openConnection(client: Socket, options: ConnectionOptions): ProxyConnection {
   const upstream = connect({ host: options.upstreamHost, port: options.upstreamPort, allowHalfOpen: true });
   client.setNoDelay(true);
@@ -44,10 +33,10 @@ export function openConnection(client: Socket, options: ConnectionOptions): Prox
   let openSockets = 2;
 
   const dispose = (): void => {
-    for (const direction of [toUpstream, toDownstream]) {
-      for (const stage of direction.stages) stage.dispose();
-      direction.source.removeAllListeners('data');
-    }
+    toUpstream.dispose();
+    toDownstream.dispose();
+    client.removeAllListeners('data');
+    upstream.removeAllListeners('data');
   };
   const destroy = (): void => {
     dispose();
@@ -73,58 +62,27 @@ export function openConnection(client: Socket, options: ConnectionOptions): Prox
     }
   };
 
-  const direction = (source: Socket, destination: Socket): Direction => {
-    let holds = 0;
-    const context: StageContext = {
+  /** One direction: reads `source`, passes each chunk through the chain, writes `destination`. */
+  const direction = (source: Socket, destination: Socket): ToxicChain => {
+    const chain = ToxicChain.toSocket(destination, {
       clock: options.clock,
       random: options.random,
       close,
       reset,
-      hold: () => {
-        if (holds++ === 0) source.pause();
+      pause: () => source.pause(),
+      resume: () => {
+        if (!finished) source.resume();
       },
-      release: () => {
-        if (--holds === 0 && !finished) source.resume();
-      },
-    };
-    const self: Direction = {
-      source,
-      destination,
-      stages: [],
-      context,
-      ended: false,
-      sink: {
-        write(chunk) {
-          if (destination.destroyed || self.ended) return;
-          if (!destination.write(chunk)) {
-            context.hold();
-            destination.once('drain', context.release);
-          }
-        },
-        end() {
-          if (self.ended) return;
-          self.ended = true;
-          if (!destination.destroyed) destination.end();
-        },
-      },
-    };
-    source.on('data', (chunk: Buffer) => (self.stages[0] ?? self.sink).write(chunk));
-    source.on('end', () => (self.stages[0] ?? self.sink).end());
-    return self;
+    });
+    source.on('data', (chunk: Buffer) => chain.write(chunk));
+    source.on('end', () => chain.end());
+    return chain;
   };
 
   const toUpstream = direction(client, upstream);
   const toDownstream = direction(upstream, client);
-  const of = (stream: ToxicStream): Direction => (stream === 'upstream' ? toUpstream : toDownstream);
-
-  const append = (toxic: ToxicView): void => {
-    const { stages, sink, context } = of(toxic.stream);
-    const stage = createToxicStage(toxic, sink, context);
-    const last = stages.at(-1);
-    if (last) last.next = stage;
-    stages.push(stage);
-  };
-  for (const toxic of options.toxics) append(toxic);
+  const of = (stream: ToxicStream): ToxicChain => (stream === 'upstream' ? toUpstream : toDownstream);
+  for (const toxic of options.toxics) of(toxic.stream).append(toxic);
 
   for (const socket of [client, upstream]) {
     // An error closes everything; 'close' follows, where the bookkeeping happens.
@@ -141,21 +99,9 @@ export function openConnection(client: Socket, options: ConnectionOptions): Prox
   }
 
   return {
-    addToxic: append,
-    updateToxic(toxic) {
-      of(toxic.stream)
-        .stages.find((stage) => stage.toxic === toxic)
-        ?.update();
-    },
-    removeToxic(toxic) {
-      const { stages, sink } = of(toxic.stream);
-      const index = stages.findIndex((stage) => stage.toxic === toxic);
-      if (index < 0) return;
-      const [stage] = stages.splice(index, 1) as [ToxicStage];
-      const previous = stages[index - 1];
-      if (previous) previous.next = stages[index] ?? sink;
-      stage.remove();
-    },
+    addToxic: (toxic) => of(toxic.stream).append(toxic),
+    updateToxic: (toxic) => of(toxic.stream).update(toxic),
+    removeToxic: (toxic) => of(toxic.stream).remove(toxic),
     destroy,
   };
 }

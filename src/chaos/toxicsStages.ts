@@ -50,11 +50,11 @@ abstract class Stage implements ToxicStage {
   protected active: boolean;
   private timer: TimerHandle | undefined;
 
-  constructor(toxic: ToxicView, next: ChunkSink, context: StageContext) {
+  constructor(toxic: ToxicView, next: ChunkSink, context: StageContext, applies?: boolean) {
     this.toxic = toxic;
     this.next = next;
     this.context = context;
-    this.active = context.random() < toxic.toxicity;
+    this.active = applies ?? context.random() < toxic.toxicity;
   }
 
   write(chunk: Buffer): void {
@@ -327,8 +327,8 @@ class SlowCloseStage extends Stage {
 
 /** Drops every chunk; closes the connection after `timeout` ms without data (0: never, until removed). */
 class TimeoutStage extends Stage {
-  constructor(toxic: ToxicView, next: ChunkSink, context: StageContext) {
-    super(toxic, next, context);
+  constructor(toxic: ToxicView, next: ChunkSink, context: StageContext, applies?: boolean) {
+    super(toxic, next, context, applies);
     if (this.active) this.arm();
   }
 
@@ -401,7 +401,7 @@ class NoopStage extends Stage {
 
 const STAGES: Record<
   ToxicType,
-  new (toxic: ToxicView, next: ChunkSink, context: StageContext) => ToxicStage
+  new (toxic: ToxicView, next: ChunkSink, context: StageContext, applies?: boolean) => ToxicStage
 > = {
   latency: LatencyStage,
   bandwidth: BandwidthStage,
@@ -413,7 +413,15 @@ const STAGES: Record<
   noop: NoopStage,
 };
 
-/** The stage of `toxic` for one connection, drawing once whether it applies (its toxicity). */
-export function createToxicStage(toxic: ToxicView, next: ChunkSink, context: StageContext): ToxicStage {
-  return new STAGES[toxic.type](toxic, next, context);
+/**
+ * The stage of `toxic` for one connection. Whether it applies is drawn once against its toxicity,
+ * unless the caller drew already and says so in `applies`.
+ */
+export function createToxicStage(
+  toxic: ToxicView,
+  next: ChunkSink,
+  context: StageContext,
+  applies?: boolean,
+): ToxicStage {
+  return new STAGES[toxic.type](toxic, next, context, applies);
 }

@@ -2,7 +2,9 @@
 // bad input before calling anything.
 
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { capture } from '../../test/support/cliOutput.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +47,37 @@ describe('rebound chaos', () => {
     assert.match(invalid.out.stderr, /target/);
     assert.match(invalid.out.stderr, /is invalid; nothing was started/);
     rmSync(directory, { recursive: true, force: true });
+  });
+
+  it('run refuses a rollback action the control plane does not have, before sending anything', async () => {
+    let requests = 0;
+    const api = createServer((_request, response) => {
+      requests++;
+      response.statusCode = 500;
+      response.end();
+    });
+    api.listen(0, '127.0.0.1');
+    await once(api, 'listening');
+    const { port } = api.address() as { port: number };
+    const directory = mkdtempSync(join(tmpdir(), 'rebound-chaos-cli-'));
+    const file = join(directory, 'rollback.yaml');
+    writeFileSync(
+      file,
+      'title: t\ntarget: api\nmethod: [{ wait: 10 }]\nrollbacks: [restart-service, reboot-datacenter]\n',
+    );
+    try {
+      const { out, output } = capture();
+      assert.equal(await chaosCommand.run(['run', file, '--api', `http://127.0.0.1:${port}`], output), 1);
+      assert.match(
+        out.stderr,
+        /rollbacks\.1: unknown action "reboot-datacenter", expected one of restart-service/,
+      );
+      assert.match(out.stderr, /is invalid; nothing was started/);
+      assert.equal(requests, 0);
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+      await new Promise((resolve) => api.close(resolve));
+    }
   });
 
   it('stop says so when no rebound up answers (exit 1)', async () => {

@@ -3,8 +3,14 @@
 // follows it; `stop` is the emergency stop.
 
 import { readFile } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
-import { isExperimentError, type Journal, parseExperiment, startToxiproxyApi } from '../chaos/index.ts';
+import {
+  isExperimentError,
+  type Journal,
+  readExperimentDocument,
+  startToxiproxyApi,
+  validateExperiment,
+} from '../chaos/index.ts';
+import { EXPERIMENT_ROLLBACK_ACTIONS } from '../healing/index.ts';
 import { CONNECTION_OPTIONS, CONNECTION_USAGE, withApi } from './apiClient.ts';
 import { type CliOutput, type Command, EXIT_USAGE, parseCommandArgs } from './command.ts';
 
@@ -114,9 +120,9 @@ async function runExperimentFile(
   let experiment;
   let document: unknown;
   try {
-    const text = await readFile(file, 'utf8');
-    experiment = parseExperiment(text, { source: file }); // every problem here, before anything is sent
-    document = parseYaml(text);
+    document = readExperimentDocument(await readFile(file, 'utf8'), { source: file });
+    // Every problem here, with the control plane's rollback actions, before anything is sent.
+    experiment = validateExperiment(document, { source: file, actions: EXPERIMENT_ROLLBACK_ACTIONS });
   } catch (error) {
     if (isExperimentError(error)) {
       for (const problem of error.problems)

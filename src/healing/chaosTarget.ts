@@ -9,10 +9,19 @@ import {
   killProcesses,
   memoryPressure,
   pauseProcesses,
+  type ToxicInput,
 } from '../chaos/index.ts';
+import { EXPERIMENT_ROLLBACK_ACTIONS } from './configTypes.ts';
 import type { ControlPlane } from './controlPlaneTypes.ts';
+import { isNotFoundError } from './errors.ts';
 import type { Gateway } from './gateway.ts';
 import type { HttpToxicInput } from './gatewayToxics.ts';
+
+/** A toxic to add, less its name (each one gets its own); `Omit` over each member of the union. */
+type UnnamedToxic<T = ToxicInput | HttpToxicInput> = T extends unknown ? Omit<T, 'name'> : never;
+
+/** The rollback actions in words: "restart-service, start-service, stop-service or scale". */
+const ROLLBACK_ACTIONS_TEXT = `${EXPERIMENT_ROLLBACK_ACTIONS.slice(0, -1).join(', ')} or ${EXPERIMENT_ROLLBACK_ACTIONS.at(-1)}`;
 
 /** The longest a process fault may last, whatever the run planned. */
 const PROCESS_FAULT_LIMIT_MS = 600_000;
@@ -44,18 +53,18 @@ export function controlPlaneChaosTarget(options: ControlPlaneChaosTargetOptions)
     return pids.slice(0, count);
   }
 
-  function toxic(
-    service: string,
-    input: Omit<HttpToxicInput, 'name'> | NetworkToxicInput,
-    description: string,
-  ) {
+  function toxic(service: string, input: UnnamedToxic, description: string): ActiveFault {
     const gateway = gatewayOf(service);
     const name = `chaos-${input.type}-${++toxics}`;
-    gateway.addToxic({ ...input, name } as Parameters<Gateway['addToxic']>[0]);
+    gateway.addToxic({ ...input, name });
     return {
       description,
       remove: async () => {
-        if (gateway.toxics().some((existing) => existing.name === name)) gateway.removeToxic(name);
+        try {
+          gateway.removeToxic(name);
+        } catch (error) {
+          if (!isNotFoundError(error)) throw error; // removed already (the toxics were reset)
+        }
       },
     };
   }
@@ -174,17 +183,8 @@ export function controlPlaneChaosTarget(options: ControlPlaneChaosTargetOptions)
         case 'scale':
           return (await plane.scaleService(service, Number(params.replicas))).outcome;
         default:
-          throw new Error(
-            `unknown rollback action ${JSON.stringify(action)}: use restart-service, start-service, stop-service or scale`,
-          );
+          throw new Error(`unknown rollback action ${JSON.stringify(action)}: use ${ROLLBACK_ACTIONS_TEXT}`);
       }
     },
   };
 }
-
-type NetworkToxicInput = {
-  type: 'latency' | 'bandwidth' | 'reset_peer';
-  stream: 'upstream' | 'downstream';
-  toxicity: number;
-  attributes: Record<string, number>;
-};

@@ -7,17 +7,18 @@ import {
   request as httpRequest,
   type Server as HttpServer,
 } from 'node:http';
-import { performance } from 'node:perf_hooks';
 import { afterEach, describe, it } from 'node:test';
-import { InvalidOptionsError } from '../policies/index.ts';
+import { InvalidOptionsError, type ManualClock, manualClock } from '../policies/index.ts';
 import { parseConfig } from './config.ts';
 import type { BreakerConfig } from './configTypes.ts';
 import { isConflictError, isInvalidRequestError, isNotFoundError } from './errors.ts';
 import { type Gateway, type GatewayOptions, startGateway } from './gateway.ts';
 import { checkGatewayToxic } from './gatewayToxics.ts';
 import { seeded } from '../../test/support/seeded.ts';
+import { until } from '../../test/support/waiting.ts';
 
-// Real sockets on loopback: the upstream is a node:http server, clients node:http requests.
+// Real sockets on loopback: the upstream is a node:http server, clients node:http requests. Toxics
+// delay on the gateway's manual clock, so delays are asserted exactly, not measured.
 
 const BREAKER: BreakerConfig = {
   trip: { kind: 'consecutive', failures: 1_000 },
@@ -79,11 +80,9 @@ interface Answer {
   status: number;
   headers: IncomingHttpHeaders;
   body: string;
-  ms: number;
 }
 
 function send(port: number, agent: Agent | false = false): Promise<Answer> {
-  const started = performance.now();
   return new Promise((resolve, reject) => {
     const outgoing = httpRequest({ host: '127.0.0.1', port, path: '/pay', agent }, (response) => {
       const chunks: Buffer[] = [];
@@ -93,7 +92,6 @@ function send(port: number, agent: Agent | false = false): Promise<Answer> {
           status: response.statusCode!,
           headers: response.headers,
           body: Buffer.concat(chunks).toString(),
-          ms: performance.now() - started,
         }),
       );
       response.on('error', reject);
@@ -109,24 +107,32 @@ function keepAlive(): Agent {
   return agent;
 }
 
-const median = (values: number[]): number =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+/** A real-time pause for I/O to happen: long enough for an answer that is not held to arrive. */
+const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 20));
 
-async function medianMs(port: number, count: number): Promise<number> {
-  const times: number[] = [];
-  for (let index = 0; index < count; index++) {
-    const answer = await send(port);
-    assert.equal(answer.status, 200);
-    times.push(answer.ms);
-  }
-  return median(times);
+/**
+ * Sends a request on `clock`'s gateway and checks that a toxic holds it exactly `ms` of clock time:
+ * not answered at ms - 1, answered at ms.
+ */
+async function heldFor(clock: ManualClock, ms: number, port: number, agent: Agent | false = false) {
+  const timers = clock.pendingTimers;
+  let answered = false;
+  const pending = send(port, agent).finally(() => (answered = true));
+  await until(() => clock.pendingTimers > timers || answered, 'a toxic to hold the exchange');
+  clock.advance(ms - 1);
+  await settle();
+  assert.equal(answered, false, `answered before ${ms} ms of clock time`);
+  clock.advance(1);
+  await until(() => answered, `the answer at ${ms} ms of clock time`);
+  return pending;
 }
 
 describe('gateway toxics: network', () => {
-  it('a downstream latency toxic adds its delay to answers (within 10%) and to the metrics', async () => {
+  it('a downstream latency toxic adds its delay to answers and to the metrics', async () => {
+    const clock = manualClock(0);
     const target = await replica();
-    const front = await gateway(target);
-    const before = await medianMs(front.address.port, 5);
+    const front = await gateway(target, { clock });
+    for (let index = 0; index < 5; index++) assert.equal((await send(front.address.port)).status, 200);
     const view = front.addToxic({
       name: 'slow',
       type: 'latency',
@@ -141,9 +147,9 @@ describe('gateway toxics: network', () => {
       toxicity: 1,
       attributes: { latency: 200, jitter: 0 },
     });
-    const during = await medianMs(front.address.port, 5);
-    const added = during - before;
-    assert.ok(added >= 180 && added <= 220, `added ${added.toFixed(1)} ms, expected 200 ± 10%`);
+    for (let index = 0; index < 5; index++) {
+      assert.equal((await heldFor(clock, 200, front.address.port)).status, 200);
+    }
     // Five quick answers and five delayed ones: the upper half of the latencies carries the delay.
     const metrics = front.metrics();
     assert.equal(metrics.requests, 10);
@@ -153,11 +159,11 @@ describe('gateway toxics: network', () => {
   });
 
   it('an upstream latency toxic delays what clients send, on kept-alive connections too', async () => {
+    const clock = manualClock(0);
     const target = await replica();
-    const front = await gateway(target);
+    const front = await gateway(target, { clock });
     const agent = keepAlive();
-    const first = await send(front.address.port, agent);
-    assert.ok(first.ms < 100, `no toxic yet: ${first.ms} ms`);
+    assert.equal((await send(front.address.port, agent)).status, 200); // no toxic yet: the clock stands still
     front.addToxic({
       name: 'slow-up',
       type: 'latency',
@@ -165,13 +171,15 @@ describe('gateway toxics: network', () => {
       toxicity: 1,
       attributes: { latency: 150, jitter: 0 },
     });
-    const second = await send(front.address.port, agent); // the same, live connection
-    assert.ok(second.ms >= 140 && second.ms < 400, `took ${second.ms} ms, expected about 150`);
+    const second = await heldFor(clock, 150, front.address.port, agent); // the same, live connection
+    assert.equal(second.status, 200);
+    assert.equal(target.hits, 2);
   });
 
   it('a toxic at toxicity 0 never applies (the draw is per connection)', async () => {
+    const clock = manualClock(0);
     const target = await replica();
-    const front = await gateway(target);
+    const front = await gateway(target, { clock });
     front.addToxic({
       name: 'never',
       type: 'latency',
@@ -179,9 +187,9 @@ describe('gateway toxics: network', () => {
       toxicity: 0,
       attributes: { latency: 2_000, jitter: 0 },
     });
-    const answer = await send(front.address.port);
+    const answer = await send(front.address.port); // answered with the clock standing still
     assert.equal(answer.status, 200);
-    assert.ok(answer.ms < 1_000, `took ${answer.ms} ms`);
+    assert.equal(clock.now(), 0);
   });
 
   it('reset_peer: the client sees its connection reset', async () => {
@@ -233,8 +241,9 @@ describe('gateway toxics: network', () => {
   });
 
   it('removing a latency toxic releases the bytes it holds at once', async () => {
+    const clock = manualClock(0);
     const target = await replica();
-    const front = await gateway(target);
+    const front = await gateway(target, { clock });
     front.addToxic({
       name: 'stuck',
       type: 'latency',
@@ -242,12 +251,13 @@ describe('gateway toxics: network', () => {
       toxicity: 1,
       attributes: { latency: 5_000, jitter: 0 },
     });
+    const timers = clock.pendingTimers;
     const pending = send(front.address.port);
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    await until(() => clock.pendingTimers > timers, 'the toxic to hold the answer');
     front.removeToxic('stuck');
-    const answer = await pending;
+    const answer = await pending; // with the clock standing still: the removed toxic held nothing back
     assert.equal(answer.status, 200);
-    assert.ok(answer.ms < 1_500, `took ${answer.ms} ms: the removed toxic kept delaying`);
+    assert.equal(clock.now(), 0);
     assert.deepEqual(front.toxics(), []);
   });
 });
@@ -315,8 +325,9 @@ describe('gateway toxics: HTTP', () => {
   });
 
   it('removing and resetting toxics restores normal answers at once', async () => {
+    const clock = manualClock(0);
     const target = await replica();
-    const front = await gateway(target);
+    const front = await gateway(target, { clock });
     const agent = keepAlive();
     front.addToxic({ name: 'down', type: 'http-error', attributes: { status: 503 } });
     assert.equal((await send(front.address.port, agent)).status, 503);
@@ -333,9 +344,9 @@ describe('gateway toxics: HTTP', () => {
     assert.equal(front.toxics().length, 2);
     front.resetToxics();
     assert.deepEqual(front.toxics(), []);
-    const answer = await send(front.address.port, agent);
+    const answer = await send(front.address.port, agent); // with the clock standing still
     assert.equal(answer.status, 200);
-    assert.ok(answer.ms < 250, `took ${answer.ms} ms after the reset`);
+    assert.equal(clock.now(), 0);
   });
 });
 
@@ -403,8 +414,9 @@ describe('gateway toxics: management and config', () => {
       { env: {} },
     );
     const toxics = config.services.api!.gateway!.toxics;
+    const clock = manualClock(0);
     const target = await replica();
-    const front = await gateway(target, { toxics });
+    const front = await gateway(target, { toxics, clock });
     assert.deepEqual(
       front.toxics().map(({ name, type }) => [name, type]),
       [
@@ -412,9 +424,8 @@ describe('gateway toxics: management and config', () => {
         ['boom', 'http-error'],
       ],
     );
-    const answer = await send(front.address.port);
+    const answer = await heldFor(clock, 100, front.address.port); // the injected error after the latency toxic
     assert.equal(answer.status, 500);
-    assert.ok(answer.ms >= 90, `the injected error comes after the latency toxic: ${answer.ms} ms`);
     assert.equal(target.hits, 0);
   });
 

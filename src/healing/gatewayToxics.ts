@@ -10,12 +10,10 @@
 import type { Socket } from 'node:net';
 import {
   type ChunkSink,
-  createToxicStage,
   isToxicType,
-  type StageContext,
   TOXIC_ATTRIBUTES,
+  ToxicChain,
   type ToxicInput,
-  type ToxicStage,
   type ToxicStream,
   type ToxicType,
   type ToxicView,
@@ -58,8 +56,6 @@ export interface GatewayToxicView {
 /** A network toxic of the gateway. */
 export interface NetworkToxic {
   readonly view: ToxicView;
-  /** What its stages are built from: toxicity 1, since the gateway has drawn already. */
-  readonly stageView: ToxicView;
 }
 
 interface HttpToxic {
@@ -195,8 +191,7 @@ export class GatewayToxics {
       this.http.push({ view, answer, remaining });
       return { view: copyView(view), network: undefined };
     }
-    const networkView = view as ToxicView;
-    const toxic: NetworkToxic = { view: networkView, stageView: { ...networkView, toxicity: 1 } };
+    const toxic: NetworkToxic = { view: view as ToxicView };
     this.network.push(toxic);
     return { view: copyView(view), network: toxic };
   }
@@ -257,13 +252,6 @@ export interface LinkEnds {
   addedLatency(ms: number): void;
 }
 
-/** One direction of a connection: its stages in order, and where the last one writes. */
-interface Chain {
-  readonly stages: ToxicStage[];
-  readonly sink: ChunkSink;
-  readonly context: StageContext;
-}
-
 /**
  * The toxics of one client connection: its bytes in both directions pass through the stages of the
  * toxics that applied when drawn. It stands in for the socket for the connection's writes.
@@ -272,107 +260,69 @@ export class ToxicLink {
   private readonly socket: Socket;
   private readonly ends: LinkEnds;
   private readonly random: () => number;
-  private readonly up: Chain;
-  private readonly down: Chain;
+  private readonly up: ToxicChain;
+  private readonly down: ToxicChain;
   /** The network toxics that apply to this connection. */
   private readonly applied = new Set<NetworkToxic>();
-  private readingHolds = 0;
-  private writingHolds = 0;
   private written = 0;
   private delivered = 0;
-  private downEnded = false;
   private disposed = false;
 
   constructor(socket: Socket, clock: Clock, random: () => number, ends: LinkEnds) {
     this.socket = socket;
     this.ends = ends;
     this.random = random;
-    const cut = (reset: boolean): void => this.cut(reset);
-    const common = { clock, random, close: () => cut(false), reset: () => cut(true) };
-    this.up = {
-      stages: [],
-      sink: {
-        write: (chunk) => {
-          this.delivered += chunk.length;
-          ends.receive(chunk);
-        },
-        end: () => ends.receiveEnd(),
+    const common = { clock, random, close: () => this.cut(false), reset: () => this.cut(true) };
+    const toGateway: ChunkSink = {
+      write: (chunk) => {
+        this.delivered += chunk.length;
+        ends.receive(chunk);
       },
-      context: {
-        ...common,
-        hold: () => {
-          if (this.readingHolds++ === 0) ends.holdReading();
-        },
-        release: () => {
-          if (--this.readingHolds === 0) ends.releaseReading();
-        },
-      },
+      end: () => ends.receiveEnd(),
     };
-    const holdWriting = (): void => {
-      this.writingHolds++;
-    };
-    const releaseWriting = (): void => {
-      if (--this.writingHolds === 0) ends.writable();
-    };
-    this.down = {
-      stages: [],
-      sink: {
-        write: (chunk) => {
-          if (socket.destroyed || this.downEnded) return;
-          if (!socket.write(chunk)) {
-            holdWriting();
-            socket.once('drain', releaseWriting);
-          }
-        },
-        end: () => {
-          if (this.downEnded) return;
-          this.downEnded = true;
-          if (!socket.destroyed) socket.end();
-        },
-      },
-      context: { ...common, hold: holdWriting, release: releaseWriting },
-    };
+    this.up = ToxicChain.toSink(toGateway, {
+      ...common,
+      pause: () => ends.holdReading(),
+      resume: () => ends.releaseReading(),
+    });
+    this.down = ToxicChain.toSocket(socket, { ...common, pause: () => {}, resume: () => ends.writable() });
   }
 
   /** Whether writing may go on (no stage and no socket is holding too much). */
   get writable(): boolean {
-    return this.writingHolds === 0;
+    return !this.down.holding;
   }
 
   /** For the socket's 'data': bytes from the client. */
   readonly onData = (chunk: Buffer): void => {
     if (this.disposed) return;
     this.written += chunk.length;
-    (this.up.stages[0] ?? this.up.sink).write(chunk);
+    this.up.write(chunk);
   };
 
   /** For the socket's 'end'. */
   readonly onEnd = (): void => {
-    if (!this.disposed) (this.up.stages[0] ?? this.up.sink).end();
+    if (!this.disposed) this.up.end();
   };
 
   /** Bytes for the client; false when the caller should wait for `writable()`. */
   write(bytes: Buffer): boolean {
     if (this.disposed) return true;
-    (this.down.stages[0] ?? this.down.sink).write(bytes);
-    return this.writingHolds === 0;
+    this.down.write(bytes);
+    return !this.down.holding;
   }
 
   /** Ends the connection's writing side, after `bytes` if given. */
   end(bytes?: Buffer): void {
     if (this.disposed) return;
     if (bytes !== undefined) this.write(bytes);
-    (this.down.stages[0] ?? this.down.sink).end();
+    this.down.end();
   }
 
   /** Draws whether `toxic` applies to this connection; if it does, its stage joins the chain. */
   add(toxic: NetworkToxic): void {
     if (this.disposed || !(this.random() < toxic.view.toxicity)) return;
-    const chain = toxic.view.stream === 'upstream' ? this.up : this.down;
-    const stage = createToxicStage(toxic.stageView, chain.sink, chain.context);
-    const last = chain.stages.at(-1);
-    if (last !== undefined) last.next = stage;
-    chain.stages.push(stage);
+    (toxic.view.stream === 'upstream' ? this.up : this.down).append(toxic.view, true);
     this.applied.add(toxic);
     this.reportLatency();
   }
@@ -380,23 +330,16 @@ export class ToxicLink {
   /** Takes `toxic` out of the chain; its stage hands over at once what it held. */
   remove(toxic: NetworkToxic): void {
     if (!this.applied.delete(toxic)) return;
-    const chain = toxic.view.stream === 'upstream' ? this.up : this.down;
-    const index = chain.stages.findIndex((stage) => stage.toxic === toxic.stageView);
-    if (index < 0) return;
-    const [stage] = chain.stages.splice(index, 1) as [ToxicStage];
-    const previous = chain.stages[index - 1];
-    if (previous !== undefined) previous.next = chain.stages[index] ?? chain.sink;
     this.reportLatency();
-    stage.remove();
+    (toxic.view.stream === 'upstream' ? this.up : this.down).remove(toxic.view);
   }
 
   /** The connection is gone: every stage stops its timers. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    for (const stage of this.up.stages) stage.dispose();
-    for (const stage of this.down.stages) stage.dispose();
-    this.up.stages.length = this.down.stages.length = 0;
+    this.up.dispose();
+    this.down.dispose();
   }
 
   private reportLatency(): void {
