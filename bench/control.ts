@@ -225,47 +225,24 @@ console.log(
     `(its sync period, on the utilization at that second), load changes at ${CHANGE_S} s, ` +
     `${DURATION_S} s per trace, replicas ${MIN_REPLICAS}-${MAX_REPLICAS}, starting at the initial load's need\n`,
 );
-const rows: (string | number)[][] = [];
-for (const { trace, ours, theirs } of results) {
-  rows.push(
-    [
-      trace.name,
-      'settling time',
-      seconds(ours.settling),
-      seconds(theirs.settling),
-      ratio(ours.settling, theirs.settling),
-    ],
-    ['', 'overshoot (replicas)', ours.overshoot, theirs.overshoot, ratio(ours.overshoot, theirs.overshoot)],
-    [
-      '',
-      'changes after settling',
-      count(ours.changesAfterSettling),
-      count(theirs.changesAfterSettling),
-      ratio(ours.changesAfterSettling, theirs.changesAfterSettling),
-    ],
-    [
-      '',
-      'replica-seconds',
-      ours.replicaSeconds,
-      theirs.replicaSeconds,
-      ratio(ours.replicaSeconds, theirs.replicaSeconds),
-    ],
-    [
-      '',
-      `seconds above target (> ${(TARGET * (1 + BAND)).toFixed(2)})`,
-      ours.secondsAboveTarget,
-      theirs.secondsAboveTarget,
-      ratio(ours.secondsAboveTarget, theirs.secondsAboveTarget),
-    ],
-    [
-      '',
-      'replicas at the end',
-      ours.finalReplicas,
-      theirs.finalReplicas,
-      ratio(ours.finalReplicas, theirs.finalReplicas),
-    ],
-  );
-}
+/** The measures compared on each trace: label, the field of a Run, how its value is written. */
+const measures: [string, keyof Run, (n: number | undefined) => string][] = [
+  ['settling time', 'settling', seconds],
+  ['overshoot (replicas)', 'overshoot', count],
+  ['changes after settling', 'changesAfterSettling', count],
+  ['replica-seconds', 'replicaSeconds', count],
+  [`seconds above target (> ${(TARGET * (1 + BAND)).toFixed(2)})`, 'secondsAboveTarget', count],
+  ['replicas at the end', 'finalReplicas', count],
+];
+const rows = results.flatMap(({ trace, ours, theirs }) =>
+  measures.map(([label, key, write], index) => [
+    index === 0 ? trace.name : '',
+    label,
+    write(ours[key]),
+    write(theirs[key]),
+    ratio(ours[key], theirs[key]),
+  ]),
+);
 console.log(table(['trace', 'measure', 'rebound', 'HPA', 'rebound/HPA'], rows));
 
 const total = (runs: Run[]) => runs.reduce((sum, run) => sum + run.replicaSeconds, 0);

@@ -19,10 +19,10 @@ export function actionProblem(action: ActionConfig, service: string, rules: Acti
     return `unknown action ${JSON.stringify(action.type)}`;
   }
   if (!rules.services.has(service)) return `unknown service ${JSON.stringify(service)}`;
-  const permitted = Object.hasOwn(rules.permissions, service) ? rules.permissions[service] : undefined;
-  if (permitted !== undefined && !permitted.includes(action.type)) {
+  if (!isPermitted(rules.permissions, service, action.type)) {
+    const listed = rules.permissions[service]!;
     return `${action.type} is not permitted on ${service} (permissions.${service}: ${
-      permitted.length === 0 ? 'none' : permitted.join(', ')
+      listed.length === 0 ? 'none' : listed.join(', ')
     })`;
   }
   if (action.type === 'failover') {
@@ -35,6 +35,16 @@ export function actionProblem(action: ActionConfig, service: string, rules: Acti
       return `failover target ${JSON.stringify(target)} is not a known service`;
   }
   return undefined;
+}
+
+/** Whether `permissions` let automation run `action` on `service`; a service not listed permits all. */
+export function isPermitted(
+  permissions: ActionRules['permissions'],
+  service: string,
+  action: ActionName,
+): boolean {
+  const listed = Object.hasOwn(permissions, service) ? permissions[service] : undefined;
+  return listed === undefined || listed.includes(action);
 }
 
 /** The service a failover action moves traffic to: its own target, else the service's configured one. */

@@ -2,7 +2,7 @@
 
 import { conditionHolds, describeCondition, formatNumber } from './conditions.ts';
 import type { PolicyConfig } from './configTypes.ts';
-import type { AttemptView } from './controlPlaneTypes.ts';
+import type { AttemptActionView, AttemptView } from './controlPlaneTypes.ts';
 
 /** A copy to hand out: whoever keeps it must not see the attempt change afterwards. */
 export function snapshotAttempt(attempt: AttemptView): AttemptView {
@@ -14,6 +14,30 @@ export function snapshotAttempt(attempt: AttemptView): AttemptView {
       conditions: [...attempt.trigger.conditions],
     },
     actions: attempt.actions.map((action) => ({ ...action })),
+  };
+}
+
+/**
+ * An attempt of one action, over once the action is (autoscaling, a controller's, an operator's):
+ * it started and ended with the action, succeeded if the action did and failed otherwise, and was
+ * not verified.
+ */
+export function singleActionAttempt(
+  attempt: Pick<AttemptView, 'id' | 'source' | 'policy' | 'service' | 'trigger' | 'outcome'>,
+  action: AttemptActionView,
+): AttemptView {
+  return {
+    id: attempt.id,
+    source: attempt.source,
+    policy: attempt.policy,
+    service: attempt.service,
+    trigger: attempt.trigger,
+    actions: [action],
+    status: action.status === 'succeeded' ? 'succeeded' : 'failed',
+    outcome: attempt.outcome,
+    verified: null,
+    startedAt: action.startedAt,
+    endedAt: action.endedAt,
   };
 }
 

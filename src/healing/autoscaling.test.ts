@@ -26,7 +26,10 @@ function service(name: string, autoscale: Partial<AutoscaleConfig> | undefined):
   } as unknown as ServiceConfig;
 }
 
-/** A fake control plane: replica counts (and how many serve), a metric per service, the attempts recorded. */
+/**
+ * A fake control plane: replica counts (and how many serve), a metric per service (for
+ * inflight_per_replica, the in-flight count of all replicas), the attempts recorded.
+ */
 function fakePlane(services: ServiceConfig[]) {
   const clock = manualClock(1_000_000);
   const counts = new Map(services.map((s) => [s.name, 1]));
@@ -41,6 +44,7 @@ function fakePlane(services: ServiceConfig[]) {
     clock,
     services,
     log: () => {},
+    inflight: (name) => values.get(name),
     metric: (name) => values.get(name),
     replicas: (name) => counts.get(name)!,
     ready: (name) => ready.get(name) ?? counts.get(name)!,
@@ -91,6 +95,7 @@ describe('Autoscaling', () => {
       conditions: ['proportional'],
     });
     assert.equal(attempt.outcome, 'scaled web 1 → 2 (proportional: inflight_per_replica 6 vs target 2)');
+    plane.values.set('web', 100);
     await plane.step(500);
     await plane.step(500);
     await plane.step(500);
@@ -151,9 +156,9 @@ describe('Autoscaling', () => {
     assert.equal(plane.autoscaling.size, 2);
     plane.autoscaling.start();
     assert.equal(plane.clock.pendingTimers, 1);
-    plane.values.set('web', 6);
-    plane.values.set('api', 6);
-    plane.values.set('db', 6);
+    plane.values.set('web', 100);
+    plane.values.set('api', 100);
+    plane.values.set('db', 100);
     await plane.step(500);
     assert.equal(plane.clock.pendingTimers, 1);
     assert.deepEqual(plane.scales, [['web', 2]], 'api waits for its 1000 ms interval');
@@ -192,11 +197,17 @@ describe('Autoscaling, metric and readiness', () => {
     plane.ready.set('web', 2);
     plane.autoscaling.start();
     // 2 serving at 4 in flight each: 8 in flight, 4 replicas' worth at target 2, all 4 on their way.
-    plane.values.set('web', 4);
+    plane.values.set('web', 8);
     await plane.step(500);
     assert.deepEqual(plane.scales, [], 'the starting replicas will absorb the load');
     // 2 serving at 6 each: 12 in flight, 6 replicas' worth: 2 more, not 4 × 3 = 12.
-    plane.values.set('web', 6);
+    plane.values.set('web', 12);
+    await plane.step(500);
+    assert.deepEqual(plane.scales, [['web', 6]]);
+    assert.equal(plane.attempts[0]!.trigger.metrics.inflight_per_replica, 6);
+    // None serving: no decision on a count that no replica carries.
+    plane.ready.set('web', 0);
+    plane.values.set('web', 100);
     await plane.step(500);
     assert.deepEqual(plane.scales, [['web', 6]]);
     await plane.autoscaling.stop();
@@ -206,10 +217,10 @@ describe('Autoscaling, metric and readiness', () => {
     const plane = fakePlane([service('web', { max: 2 })]);
     plane.counts.set('web', 2);
     plane.autoscaling.start();
-    plane.values.set('web', 2.1); // within the band at max: not saturated
+    plane.values.set('web', 4.2); // 2.1 per replica, within the band at max: not saturated
     await plane.step(500);
     assert.equal(plane.saturated.length, 0);
-    plane.values.set('web', 3);
+    plane.values.set('web', 6); // 3 per replica
     await plane.step(500);
     await plane.step(500);
     assert.equal(plane.saturated.length, 2, 'one call per decision');
@@ -220,6 +231,7 @@ describe('Autoscaling, metric and readiness', () => {
     assert.deepEqual(plane.scales, [], 'already at max');
     // Below max, a high load scales instead.
     plane.counts.set('web', 1);
+    plane.values.set('web', 3);
     await plane.step(500);
     assert.deepEqual(plane.scales, [['web', 2]]);
     assert.equal(plane.saturated.length, 3, '1 → 2 reaches max with the load still above the band');
@@ -233,26 +245,21 @@ describe('Autoscaling, metric and readiness', () => {
 });
 
 describe('autoscaleMetric', () => {
-  const traffic = { inflight: 6, requests: 10, latency_p99: 120 };
+  const traffic = () => ({ requests: 10, latency_p99: 120 });
   const metrics = () => ({ cpu_util: 0.4 });
 
-  it('reads inflight per healthy replica, the gateway p99 and the scraped cpu_util', () => {
-    assert.equal(autoscaleMetric('inflight_per_replica', { traffic, healthyReplicas: 3, metrics }), 2);
-    assert.equal(autoscaleMetric('latency_p99', { traffic, healthyReplicas: 3, metrics }), 120);
-    assert.equal(autoscaleMetric('cpu_util', { traffic, healthyReplicas: 3, metrics }), 0.4);
+  it('reads the gateway p99 and the scraped cpu_util', () => {
+    assert.equal(autoscaleMetric('latency_p99', { traffic, metrics }), 120);
+    assert.equal(autoscaleMetric('cpu_util', { traffic, metrics }), 0.4);
   });
 
   it('answers undefined when nothing measured the metric', () => {
-    const none = { traffic: undefined, healthyReplicas: 1, metrics: () => ({}) };
-    assert.equal(autoscaleMetric('inflight_per_replica', none), undefined);
+    const none = { traffic: () => undefined, metrics: () => ({}) };
+    assert.equal(autoscaleMetric('latency_p99', none), undefined);
     assert.equal(
-      autoscaleMetric('latency_p99', { ...none, traffic: { ...traffic, requests: 0 } }),
+      autoscaleMetric('latency_p99', { ...none, traffic: () => ({ ...traffic(), requests: 0 }) }),
       undefined,
     );
     assert.equal(autoscaleMetric('cpu_util', none), undefined);
-    assert.equal(
-      autoscaleMetric('inflight_per_replica', { traffic, healthyReplicas: 0, metrics }),
-      undefined,
-    );
   });
 });

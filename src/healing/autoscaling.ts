@@ -4,6 +4,8 @@
 
 import { type Autoscaler, type AutoscalerDecision, autoscaler } from '../control/index.ts';
 import type { Clock, TimerHandle } from '../policies/index.ts';
+import { singleActionAttempt } from './attemptOutcome.ts';
+import { formatNumber } from './conditions.ts';
 import type { AutoscaleMetric, ServiceConfig } from './configTypes.ts';
 import type { ControlPlaneContext } from './controlPlaneContext.ts';
 import type { AttemptView, TrafficMetrics } from './controlPlaneTypes.ts';
@@ -17,8 +19,14 @@ export interface AutoscalingOptions {
   clock: Clock;
   /** The services as configured when `rebound up` started (a reload does not change autoscaling). */
   services: readonly ServiceConfig[];
-  /** The metric now, per replica where it applies; undefined when nothing measured it: no decision. */
-  metric: (service: string, metric: AutoscaleMetric) => number | undefined;
+  /**
+   * The requests in flight at the service's gateway now, over all its replicas; undefined without a
+   * gateway. For inflight_per_replica, sampled SAMPLES_PER_INTERVAL times per interval: a decision
+   * reads the mean over the replicas serving.
+   */
+  inflight: (service: string) => number | undefined;
+  /** The other metrics now; undefined when nothing measured it: no decision. */
+  metric: (service: string, metric: WindowedMetric) => number | undefined;
   /** How many replicas the service should run now. */
   replicas: (service: string) => number;
   /** How many of them serve now (healthy); the others are on their way. Omitted: all of them. */
@@ -38,12 +46,12 @@ export interface AutoscalingOptions {
 }
 
 /**
- * An instantaneous metric (the gateway's in-flight count) is sampled this many times per interval
- * and a decision reads the mean: one reading at a 1 s interval would see every burst of requests.
+ * The in-flight count, measured at one instant, is sampled this many times per interval and a
+ * decision reads the mean: one reading at a 1 s interval would see every burst of requests.
  */
 export const SAMPLES_PER_INTERVAL = 10;
-/** Metrics the gateway measures at one instant; the others are already over a window or a scrape. */
-const SAMPLED: ReadonlySet<AutoscaleMetric> = new Set(['inflight_per_replica']);
+/** Metrics already over a window (the gateway's) or a scrape: read once, at the decision. */
+type WindowedMetric = Exclude<AutoscaleMetric, 'inflight_per_replica'>;
 
 interface Scaled {
   readonly config: ServiceConfig;
@@ -54,7 +62,7 @@ interface Scaled {
   lastAt: number;
   /** A scale of this service is under way: the next decision waits for it. */
   scaling: boolean;
-  /** Sum and count of the samples of a sampled metric (in flight, all replicas) this interval. */
+  /** Sum and count of the in-flight samples (all replicas) this interval. */
   sampled: number;
   samples: number;
 }
@@ -132,9 +140,10 @@ export class Autoscaling {
       this.#sample(scaled);
       // Half a tick of slack: a timer that fires a hair early must not skip a whole interval.
       if (now - scaled.lastAt < scaled.config.autoscale!.intervalMs - this.#everyMs / 2) continue;
-      const value = this.#value(scaled);
+      const ready = this.#ready(scaled.config.name);
+      const value = this.#value(scaled, ready);
       restartInterval(scaled, now);
-      this.#decide(scaled, value, now);
+      this.#decide(scaled, value, ready, now);
     }
   }
 
@@ -144,37 +153,32 @@ export class Autoscaling {
 
   /** Adds the in-flight requests of all serving replicas now to the interval's samples. */
   #sample(scaled: Scaled): void {
-    const { metric } = scaled.config.autoscale!;
-    if (!SAMPLED.has(metric)) return;
-    const name = scaled.config.name;
-    const perReplica = this.#options.metric(name, metric);
-    if (perReplica === undefined || !Number.isFinite(perReplica) || perReplica < 0) return;
-    scaled.sampled += perReplica * this.#ready(name);
+    if (scaled.config.autoscale!.metric !== 'inflight_per_replica') return;
+    const inflight = this.#options.inflight(scaled.config.name);
+    if (inflight === undefined || !Number.isFinite(inflight) || inflight < 0) return;
+    scaled.sampled += inflight;
     scaled.samples++;
   }
 
   /**
-   * The metric a decision reads: a sampled one is the mean in-flight count over the interval divided
-   * by the replicas serving now (the in-flight count follows the load, not the replica count), the
-   * others as read now.
+   * The metric a decision reads: inflight_per_replica is the mean in-flight count over the interval
+   * divided by the `ready` replicas serving now (the in-flight count follows the load, not the
+   * replica count), the others as read now.
    */
-  #value(scaled: Scaled): number | undefined {
+  #value(scaled: Scaled, ready: number): number | undefined {
     const { metric } = scaled.config.autoscale!;
-    const name = scaled.config.name;
-    if (!SAMPLED.has(metric)) return this.#options.metric(name, metric);
-    const ready = this.#ready(name);
+    if (metric !== 'inflight_per_replica') return this.#options.metric(scaled.config.name, metric);
     if (scaled.samples === 0 || ready === 0) return undefined;
     return scaled.sampled / scaled.samples / ready;
   }
 
-  #decide(scaled: Scaled, value: number | undefined, now: number): void {
+  #decide(scaled: Scaled, value: number | undefined, ready: number, now: number): void {
     const { config, scaler } = scaled;
     const { metric, target, tolerance } = config.autoscale!;
     const name = config.name;
     if (this.#options.busy(name) !== undefined) return;
     if (value === undefined || !Number.isFinite(value) || value < 0) return;
     const from = this.#options.replicas(name);
-    const ready = this.#ready(name);
     const desired = scaler.recommend({ replicas: from, ready, value, atMs: now });
     const decision = scaler.lastDecision!;
     if (desired === scaled.max && decision.projected > 1 + tolerance) this.#saturated(name, decision);
@@ -211,7 +215,7 @@ export class Autoscaling {
     why: { metric: AutoscaleMetric; value: number; target: number; reason: string; startedAt: number },
   ): Promise<void> {
     const { clock, log } = this.#options;
-    const measured = `${why.metric} ${round(why.value)} vs target ${why.target}`;
+    const measured = `${why.metric} ${formatNumber(why.value)} vs target ${why.target}`;
     let status: 'succeeded' | 'failed';
     let message: string;
     try {
@@ -224,28 +228,17 @@ export class Autoscaling {
       status = 'failed';
       message = `could not scale ${name} ${from} → ${to} (${why.reason}: ${measured}): ${(error as Error).message}`;
     }
-    const endedAt = clock.now();
-    const attempt: AttemptView = {
-      id: `autoscale-${crypto.randomUUID()}`,
-      source: 'policy',
-      policy: AUTOSCALE_POLICY,
-      service: name,
-      trigger: { source: 'autoscaler', metrics: { [why.metric]: why.value }, conditions: [why.reason] },
-      actions: [
-        {
-          type: 'scale',
-          status,
-          message,
-          startedAt: iso(why.startedAt),
-          endedAt: iso(endedAt),
-        },
-      ],
-      status,
-      outcome: message,
-      verified: null,
-      startedAt: iso(why.startedAt),
-      endedAt: iso(endedAt),
-    };
+    const attempt = singleActionAttempt(
+      {
+        id: `autoscale-${crypto.randomUUID()}`,
+        source: 'policy',
+        policy: AUTOSCALE_POLICY,
+        service: name,
+        trigger: { source: 'autoscaler', metrics: { [why.metric]: why.value }, conditions: [why.reason] },
+        outcome: message,
+      },
+      { type: 'scale', status, message, startedAt: iso(why.startedAt), endedAt: iso(clock.now()) },
+    );
     await this.#options.recordAttempt(attempt).catch((error: unknown) => {
       log(`rebound: could not record the autoscaling of ${name}: ${(error as Error).message}`);
     });
@@ -253,22 +246,19 @@ export class Autoscaling {
 }
 
 /**
- * The metric an autoscaler reads: inflight_per_replica is the gateway's in-flight requests per
- * healthy replica, latency_p99 the gateway window's (once it saw a request), cpu_util the scraped or
- * posted value; undefined when nothing measured it.
+ * A metric an autoscaler reads at its decision: latency_p99 the gateway window's (once it saw a
+ * request), cpu_util the scraped or posted value; undefined when nothing measured it.
  */
 export function autoscaleMetric(
-  metric: AutoscaleMetric,
+  metric: WindowedMetric,
   from: {
-    traffic: Pick<TrafficMetrics, 'inflight' | 'requests' | 'latency_p99'> | undefined;
-    healthyReplicas: number;
+    traffic: () => Pick<TrafficMetrics, 'requests' | 'latency_p99'> | undefined;
     metrics: () => Record<string, number>;
   },
 ): number | undefined {
-  const { traffic, healthyReplicas } = from;
   if (metric === 'cpu_util') return from.metrics().cpu_util;
-  if (metric === 'latency_p99') return traffic && traffic.requests > 0 ? traffic.latency_p99 : undefined;
-  return traffic && healthyReplicas > 0 ? traffic.inflight / healthyReplicas : undefined;
+  const traffic = from.traffic();
+  return traffic && traffic.requests > 0 ? traffic.latency_p99 : undefined;
 }
 
 export interface ControlPlaneAutoscalingOptions extends Pick<
@@ -287,19 +277,19 @@ export interface ControlPlaneAutoscalingOptions extends Pick<
 /** The control plane's autoscaling: metrics from its gateways and scrapes, scaling through its supervisor. */
 export function controlPlaneAutoscaling(options: ControlPlaneAutoscalingOptions): Autoscaling {
   const { supervisor, desired } = options;
-  const healthy = (name: string) => supervisor.replicas(name).filter((r) => r.state === 'healthy');
   return new Autoscaling({
     clock: options.clock,
     services: Object.values(options.config().services),
     log: options.log,
     recordAttempt: options.recordAttempt,
     replicas: (name) => desired.get(name) ?? 0,
-    ready: (name) => healthy(name).length,
+    // The healthy replicas, those the gateway sends requests to.
+    ready: (name) => supervisor.upstreams(name).length,
     ...(options.saturated ? { saturated: options.saturated } : {}),
+    inflight: (name) => options.gateways.get(name)?.inflight,
     metric: (name, metric) =>
       autoscaleMetric(metric, {
-        traffic: options.gateways.get(name)?.metrics(),
-        healthyReplicas: healthy(name).length,
+        traffic: () => options.gateways.get(name)?.metrics(),
         metrics: () => options.metricsOf(name),
       }),
     busy: (name) => {
@@ -324,8 +314,4 @@ function restartInterval(scaled: Scaled, now: number): void {
   scaled.lastAt = now;
   scaled.sampled = 0;
   scaled.samples = 0;
-}
-
-function round(value: number): number {
-  return Math.round(value * 100) / 100;
 }

@@ -1,23 +1,13 @@
 // Policy conditions: whether `metric op value` holds for a set of metrics, and how to say it.
 
-import { conditionHolds } from '../chaos/index.ts';
-import { predictedCrossing } from '../control/index.ts';
-import type { Condition, ConditionOp, PolicyCondition } from './configTypes.ts';
+import { conditionHolds, describeCondition as describeMetricCondition } from '../chaos/index.ts';
+import type { Condition, PolicyCondition } from './configTypes.ts';
 
 /**
  * A service's forecasts: the value `metric` is expected to have `horizonMs` from now, or undefined
  * while there is no forecast of it (too few samples, or none watched).
  */
 export type MetricForecast = (metric: string, horizonMs: number) => number | undefined;
-
-const SYMBOLS: Readonly<Record<ConditionOp, string>> = {
-  gt: '>',
-  gte: '>=',
-  lt: '<',
-  lte: '<=',
-  eq: '==',
-  neq: '!=',
-};
 
 // Whether one condition holds is rebound/chaos's rule (experiments' guards use it too): a metric
 // that is missing (or not a number) never holds, whatever the operator; no data is not evidence
@@ -55,8 +45,10 @@ export interface Prediction {
 /**
  * The forecast that makes a condition with `predictedWithinMs` hold although the value measured now
  * does not; undefined when it holds now, does not hold, or has no forecast. The metric must be
- * measured now (no data proves nothing, forecast or not). The forecast is a line: from the value
- * measured now to the one forecast at the end of the horizon, so checking both ends is enough.
+ * measured now (no data proves nothing, forecast or not). The forecast is a line from the value
+ * measured now to the one forecast at the end of the horizon, and a predictive condition is a
+ * threshold (gt, gte, lt, lte) that the value now does not meet: the line crosses it exactly when
+ * the forecast value meets it.
  */
 export function predictionOf(
   condition: PolicyCondition,
@@ -76,13 +68,14 @@ export function predictionOf(
     return undefined;
   }
   if (later === undefined || !Number.isFinite(later)) return undefined;
-  const line = { predict: (ms: number) => (ms <= 0 ? now : later) };
-  return predictedCrossing(line, condition, horizonMs) ? { now, forecast: later, horizonMs } : undefined;
+  return conditionHolds(condition, { [condition.metric]: later })
+    ? { now, forecast: later, horizonMs }
+    : undefined;
 }
 
 /** `latency_p99 > 500`; `cpu_util > 0.9 within 60 s` for a predictive condition. */
 export function describeCondition(condition: Condition | PolicyCondition): string {
-  const text = `${condition.metric} ${SYMBOLS[condition.op]} ${formatNumber(condition.value)}`;
+  const text = describeMetricCondition(condition, formatNumber);
   const within = (condition as PolicyCondition).predictedWithinMs;
   return within === undefined ? text : `${text} within ${formatNumber(within / 1000)} s`;
 }

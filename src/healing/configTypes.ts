@@ -1,6 +1,6 @@
 // The shape of a loaded rebound.yaml: every field resolved, every default applied.
 
-import type { Experiment } from '../chaos/index.ts';
+import { type Experiment, type MetricCondition, PROBE_OPS, type ProbeOp } from '../chaos/index.ts';
 import type { CircuitTripOptions } from '../policies/index.ts';
 
 /** The healing actions a policy may run, in the order the docs list them. */
@@ -25,8 +25,9 @@ export const EXPERIMENT_ROLLBACK_ACTIONS = [
   'scale',
 ] as const;
 
-export const CONDITION_OPS = ['gt', 'gte', 'lt', 'lte', 'eq', 'neq'] as const;
-export type ConditionOp = (typeof CONDITION_OPS)[number];
+/** A condition's operators: rebound/chaos's (experiments' probes and guards), which policies share. */
+export const CONDITION_OPS = PROBE_OPS;
+export type ConditionOp = ProbeOp;
 /** The operators a policy condition may forecast (a trend says when a line crosses, not when it equals). */
 export const PREDICTIVE_OPS: readonly ConditionOp[] = ['gt', 'gte', 'lt', 'lte'];
 /** The longest `predictedWithinMs`: a trend fitted to seconds of samples says little beyond minutes. */
@@ -45,11 +46,7 @@ export const BALANCE_STRATEGIES = ['least-loaded', 'round-robin'] as const;
 export type BalanceStrategy = (typeof BALANCE_STRATEGIES)[number];
 
 /** `metric op value`, e.g. `latency_p99 gt 500`; every condition of a list must hold. */
-export interface Condition {
-  readonly metric: string;
-  readonly op: ConditionOp;
-  readonly value: number;
-}
+export type Condition = Readonly<MetricCondition>;
 
 /**
  * A policy's condition: with `predictedWithinMs` it also holds when the metric's forecast (Holt's

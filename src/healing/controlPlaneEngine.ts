@@ -34,7 +34,7 @@ export interface ControlPlaneEngineOptions extends Pick<
 export function controlPlaneEngine(options: ControlPlaneEngineOptions): {
   actuator: Actuator;
   engine: PolicyEngine;
-  /** Counts one action of the hierarchy's controllers against `limits`; why not, when refused. */
+  /** Counts a controller's action against `limits`, with the policies'; why not, when refused. */
   takeAction: () => string | undefined;
 } {
   const { config, clock, rolledOutAt, desired } = options;
@@ -51,25 +51,14 @@ export function controlPlaneEngine(options: ControlPlaneEngineOptions): {
     now: () => clock.now(),
     log: options.log,
   });
-  // `limits` bound every automated action: the policies' and the controllers' together. The engine
-  // keeps its own count (which sees only its actions); this one sees both, and refuses an action of
-  // either once they reached a limit together.
+  // `limits` bound every automated action: the policies' and the controllers' together, so the
+  // engine counts its actions on the limit the controllers take theirs from (and sets the limits
+  // on it, at a reload too).
   const automated = new ActionRateLimit(config().limits, clock);
-  const takeAction = (): string | undefined => {
-    automated.setLimits(config().limits);
-    return automated.take();
-  };
-  const counted: Actuator = {
-    run: (action, context) => {
-      const refused = takeAction();
-      return refused === undefined
-        ? actuator.run(action, context)
-        : Promise.resolve({ ok: false, message: refused });
-    },
-  };
   const engine = new PolicyEngine({
     policies: config().policies,
     limits: config().limits,
+    rateLimit: automated,
     permissions: config().permissions,
     services: Object.keys(config().services),
     clock,
@@ -79,7 +68,7 @@ export function controlPlaneEngine(options: ControlPlaneEngineOptions): {
     predict: options.predict,
     record: options.recordAttempt,
     escalate: options.escalate,
-    actuator: counted,
+    actuator,
   });
-  return { actuator, engine, takeAction };
+  return { actuator, engine, takeAction: () => automated.take() };
 }

@@ -2,6 +2,7 @@
 // attempt with source 'operator'), and reload the config with a rollout of every changed service.
 
 import { AlertGate } from './alertGate.ts';
+import { singleActionAttempt } from './attemptOutcome.ts';
 import { loadConfig } from './config.ts';
 import type { ReboundConfig } from './configTypes.ts';
 import type { ControlPlaneContext } from './controlPlaneContext.ts';
@@ -40,19 +41,6 @@ export class ControlPlaneOperations {
     const { clock } = this.#options;
     this.#options.known(name);
     const startedAt = clock.now();
-    const attempt: AttemptView = {
-      id: `op-${crypto.randomUUID()}`,
-      source: 'operator',
-      policy: null,
-      service: name,
-      trigger: { source: 'operator', metrics: {}, conditions: [] },
-      actions: [],
-      status: 'running',
-      outcome: '',
-      verified: null,
-      startedAt: iso(startedAt),
-      endedAt: null,
-    };
     let status: 'succeeded' | 'failed';
     let message: string;
     try {
@@ -62,11 +50,17 @@ export class ControlPlaneOperations {
       message = (error as Error).message;
       status = 'failed';
     }
-    const endedAt = clock.now();
-    attempt.actions.push({ type, status, message, startedAt: iso(startedAt), endedAt: iso(endedAt) });
-    attempt.status = status;
-    attempt.outcome = `${type} by an operator ${status}: ${message}`;
-    attempt.endedAt = iso(endedAt);
+    const attempt = singleActionAttempt(
+      {
+        id: `op-${crypto.randomUUID()}`,
+        source: 'operator',
+        policy: null,
+        service: name,
+        trigger: { source: 'operator', metrics: {}, conditions: [] },
+        outcome: `${type} by an operator ${status}: ${message}`,
+      },
+      { type, status, message, startedAt: iso(startedAt), endedAt: iso(clock.now()) },
+    );
     this.#options.incidents.note(name, 'action', attempt.outcome, {
       data: { attempt: attempt.id, source: 'operator', type, status },
     });

@@ -76,8 +76,8 @@ interface HorizonErrors {
 interface Track {
   holt: HoltForecast;
   samples: number;
+  /** The last sample (its time is the forecast's `lastObservedAtMs`). */
   lastValue: number | undefined;
-  lastAt: number | undefined;
   readonly horizons: Map<number, HorizonErrors>;
 }
 
@@ -129,19 +129,20 @@ export function forecasts(options: ForecastsOptions): Forecasts {
     holt: holtForecast(options.holt),
     samples: 0,
     lastValue: undefined,
-    lastAt: undefined,
     horizons: new Map(),
   });
 
-  const usable = (track: Track, now: number): boolean =>
-    track.samples >= minSamples && track.lastAt !== undefined && now - track.lastAt <= staleAfterMs;
+  const usable = (track: Track, now: number): boolean => {
+    const lastAt = track.holt.lastObservedAtMs();
+    return track.samples >= minSamples && lastAt !== undefined && now - lastAt <= staleAfterMs;
+  };
 
   const observeOne = (track: Track, value: number, at: number): void => {
-    if (track.lastAt !== undefined && at < track.lastAt) return;
-    if (track.lastAt !== undefined && at - track.lastAt > staleAfterMs) {
+    const lastAt = track.holt.lastObservedAtMs();
+    if (lastAt !== undefined && at < lastAt) return;
+    if (lastAt !== undefined && at - lastAt > staleAfterMs) {
       track.holt = holtForecast(options.holt);
       track.samples = 0;
-      track.lastAt = undefined;
       track.lastValue = undefined;
       for (const horizon of track.horizons.values()) horizon.pending.length = 0;
     }
@@ -149,7 +150,6 @@ export function forecasts(options: ForecastsOptions): Forecasts {
     track.holt.observe(value, at);
     track.samples++;
     track.lastValue = value;
-    track.lastAt = at;
     if (track.samples < minSamples) return;
     for (const [horizonMs, horizon] of track.horizons) {
       const last = horizon.pending.at(-1);
@@ -165,7 +165,8 @@ export function forecasts(options: ForecastsOptions): Forecasts {
     while (horizon.pending.length > 0 && horizon.pending[0]!.dueAt <= at) {
       const { dueAt, predicted } = horizon.pending.shift()!;
       // Between two samples the series is read as the straight line joining them.
-      const { lastAt, lastValue } = track;
+      const lastAt = track.holt.lastObservedAtMs();
+      const { lastValue } = track;
       const observed =
         lastAt !== undefined && lastValue !== undefined && lastAt < dueAt && at > lastAt
           ? lastValue + ((value - lastValue) * (dueAt - lastAt)) / (at - lastAt)
@@ -199,7 +200,7 @@ export function forecasts(options: ForecastsOptions): Forecasts {
       const checked = horizon?.absoluteErrors.length ?? 0;
       if (checked < minChecked) return undefined;
       // The forecast runs from its last sample; "from now" is that much further.
-      const predicted = track.holt.predict(horizonMs + (now - track.lastAt!));
+      const predicted = track.holt.predict(horizonMs + (now - track.holt.lastObservedAtMs()!));
       if (predicted === undefined || checked === 0) return predicted;
       const margin = horizon!.absoluteErrors.reduce((sum, error) => sum + error, 0) / checked;
       const change = predicted - track.lastValue!;
@@ -212,9 +213,10 @@ export function forecasts(options: ForecastsOptions): Forecasts {
       for (const [service, metrics] of tracks) {
         for (const [metric, track] of metrics) {
           const oneStep = track.holt.error();
+          const observedAt = track.holt.lastObservedAtMs();
           for (const [horizonMs, horizon] of track.horizons) {
             const predicted = usable(track, now)
-              ? track.holt.predict(horizonMs + (now - track.lastAt!))
+              ? track.holt.predict(horizonMs + (now - observedAt!))
               : undefined;
             views.push({
               service,
@@ -223,7 +225,7 @@ export function forecasts(options: ForecastsOptions): Forecasts {
               value: track.lastValue ?? null,
               predicted: predicted ?? null,
               samples: track.samples,
-              observedAt: track.lastAt === undefined ? null : new Date(track.lastAt).toISOString(),
+              observedAt: observedAt === undefined ? null : new Date(observedAt).toISOString(),
               error: errorView(horizon, oneStep),
             });
           }

@@ -560,12 +560,14 @@ describe('gateway: failures', () => {
     clock.advance(1_999);
     await new Promise((resolve) => setTimeout(resolve, 20));
     assert.equal(front.metrics().inflight, 1, 'not yet');
+    assert.equal(front.inflight, 1, 'the raw count, as the snapshot');
     clock.advance(1);
     const answer = await pending;
     assert.equal(answer.status, 504);
     assert.equal(JSON.parse(answer.body).error.code, 'GATEWAY_TIMEOUT');
     assert.equal(front.metrics().errors, 1);
     assert.equal(front.metrics().inflight, 0);
+    assert.equal(front.inflight, 0);
   });
 
   it('cuts a response whose body stalls for timeoutMs, and counts it failed', async () => {

@@ -120,6 +120,8 @@ export interface Gateway {
   readonly fallbackMode: boolean;
   /** The whole service's traffic. */
   metrics(): TrafficMetrics;
+  /** The whole service's requests in flight now: `metrics().inflight` without the snapshot. */
+  readonly inflight: number;
   /** Traffic per replica of the current set, by id. */
   replicaMetrics(): Record<string, TrafficMetrics>;
   /**
@@ -294,6 +296,10 @@ class ReboundGateway implements Gateway {
 
   metrics(): TrafficMetrics {
     return this.core.window.snapshot();
+  }
+
+  get inflight(): number {
+    return this.core.window.inflight;
   }
 
   addToxic(toxic: ToxicInput | HttpToxicInput): GatewayToxicView {

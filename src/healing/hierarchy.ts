@@ -9,6 +9,7 @@ import {
   type ControlOutcome,
 } from '../control/index.ts';
 import type { Clock } from '../policies/index.ts';
+import { formatNumber } from './conditions.ts';
 import type { ActionConfig, ActionName, GroupConfig, ReboundConfig } from './configTypes.ts';
 import type {
   AttemptView,
@@ -67,12 +68,9 @@ export interface ControlHierarchyOptions {
   onDecision?: (outcome: ControlOutcome, situation: ControlSituation) => void;
   /** Where a `decide` that throws is reported. */
   onError?: (error: unknown, controller: string) => void;
-  /** Decisions each controller keeps; default 200. */
-  maxDecisions?: number;
 }
 
-export const HIERARCHY_DEFAULTS = { maxDecisions: 200 } as const;
-/** Decisions a controller's view shows. */
+/** Decisions a controller's view shows, and all its controller keeps. */
 export const DECISIONS_SHOWN = 100;
 export const GLOBAL_CONTROLLER = 'global';
 export const serviceController = (service: string): string => `service:${service}`;
@@ -103,7 +101,7 @@ export class ControlHierarchy {
     const { config, clock } = options;
     const shared = {
       clock,
-      maxDecisions: options.maxDecisions ?? HIERARCHY_DEFAULTS.maxDecisions,
+      maxDecisions: DECISIONS_SHOWN,
       ...(options.onError ? { onError: options.onError } : {}),
     };
     this.#global = controller<ControlSituation>({
@@ -223,7 +221,7 @@ export class ControlHierarchy {
     const views: ControllerView[] = [];
     for (const [name, { controller: made, level }] of this.#byName) {
       if (filter.level !== undefined && filter.level !== level) continue;
-      const decisions = [...(this.#earlier.get(name) ?? []), ...made.decisions().map(decisionView)];
+      const decisions = [...(this.#earlier.get(name) ?? []), ...made.decisions()];
       views.push({
         name,
         level,
@@ -306,7 +304,7 @@ export class ControlHierarchy {
     );
     if (sibling === undefined) return null;
     const { ratio, desired, replicas } = situation.decision;
-    const reason = `${service} is out of capacity (${round(ratio)}× its target at ${replicas} replicas, wants ${desired}): shedding ${sibling}'s traffic (fallback mode)`;
+    const reason = `${service} is out of capacity (${formatNumber(ratio)}× its target at ${replicas} replicas, wants ${desired}): shedding ${sibling}'s traffic (fallback mode)`;
     // Taken before the action's await: a second saturated member cannot pick the same sibling.
     this.#shed.set(sibling, { group: group.name, cause: service, at: this.#options.clock.now() });
     const decision = await this.#act(level, sibling, { type: 'fallback-mode' }, reason, situation, 'shed');
@@ -380,18 +378,4 @@ export class ControlHierarchy {
 /** Whether any tried attempt ran (or tried to run) one of these actions. */
 function triedAny(tried: readonly AttemptView[], types: readonly string[]): boolean {
   return tried.some((attempt) => attempt.actions.some((action) => types.includes(action.type)));
-}
-
-function decisionView(outcome: ControlOutcome): ControlDecisionView {
-  return {
-    level: outcome.level,
-    action: outcome.action,
-    reason: outcome.reason,
-    at: outcome.at,
-    ...(outcome.details ? { details: outcome.details } : {}),
-  };
-}
-
-function round(value: number): number {
-  return Math.round(value * 100) / 100;
 }

@@ -3,8 +3,8 @@
 // the escalation path, and every decision is logged and kept as a 'control-decision' event.
 
 import type { AutoscalerDecision } from '../control/index.ts';
-import { actionProblem, type ActionRules } from './actionLimits.ts';
-import type { ActionName } from './configTypes.ts';
+import { actionProblem, type ActionRules, isPermitted } from './actionLimits.ts';
+import { singleActionAttempt } from './attemptOutcome.ts';
 import type { ControlPlaneContext } from './controlPlaneContext.ts';
 import type { AttemptActionView, AttemptView, ControlDecisionView } from './controlPlaneTypes.ts';
 import { type ControlActRequest, ControlHierarchy, type ControlSituation } from './hierarchy.ts';
@@ -58,7 +58,7 @@ export function controlPlaneHierarchy(options: ControlPlaneHierarchyOptions): Co
     clock,
     actions: {
       act,
-      permitted: (service, action) => permitted(config().permissions, service, action),
+      permitted: (service, action) => isPermitted(config().permissions, service, action),
       restore: (service) => {
         const gateway = gateways.get(service);
         if (!gateway?.fallbackMode) return false;
@@ -144,25 +144,28 @@ function controllerActuation(
       status = outcome.ok ? 'succeeded' : 'failed';
       options.updateState(service);
     }
-    const endedAt = iso(clock.now());
-    const attempt: AttemptView = {
-      id,
-      source: 'policy',
-      policy: controllerPolicy(level),
-      service,
-      trigger: {
-        source: 'controller',
-        metrics: triggerMetrics(request.situation, options),
-        conditions: [request.reason],
-        detail: `${request.situation.type} of ${request.situation.service}`,
+    const attempt = singleActionAttempt(
+      {
+        id,
+        source: 'policy',
+        policy: controllerPolicy(level),
+        service,
+        trigger: {
+          source: 'controller',
+          metrics: triggerMetrics(request.situation, options),
+          conditions: [request.reason],
+          detail: `${request.situation.type} of ${request.situation.service}`,
+        },
+        outcome: `${action.type} ${outcome.ok ? 'succeeded' : 'failed'}: ${outcome.message}`,
       },
-      actions: [{ type: action.type, status, message: outcome.message, startedAt: iso(startedAt), endedAt }],
-      status: outcome.ok ? 'succeeded' : 'failed',
-      outcome: `${action.type} ${outcome.ok ? 'succeeded' : 'failed'}: ${outcome.message}`,
-      verified: null,
-      startedAt: iso(startedAt),
-      endedAt,
-    };
+      {
+        type: action.type,
+        status,
+        message: outcome.message,
+        startedAt: iso(startedAt),
+        endedAt: iso(clock.now()),
+      },
+    );
     await options.recordAttempt(attempt);
     return outcome;
   };
@@ -203,14 +206,4 @@ async function page(
     data: { controller: 'global', situation: situation.type },
   });
   await options.page(service, 'high', summary, []);
-}
-
-/** What `permissions` say (a service not listed permits every action), as actionProblem reads them. */
-function permitted(
-  permissions: Readonly<Record<string, readonly ActionName[]>>,
-  service: string,
-  action: ActionName,
-): boolean {
-  const listed = Object.hasOwn(permissions, service) ? permissions[service] : undefined;
-  return listed === undefined || listed.includes(action);
 }

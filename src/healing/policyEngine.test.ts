@@ -749,6 +749,43 @@ policies:
     assert.equal(database[1]!.actions[0]!.message, 'rate limit: 3 actions per minute reached');
   });
 
+  it('counts on a limit passed in, which actions taken elsewhere count against too', async () => {
+    const clock = manualClock(START);
+    const shared = new ActionRateLimit({ actionsPerMinute: 2, actionsPerHour: 100 }, clock);
+    const h = harness(restartEverything('{ actionsPerMinute: 2, actionsPerHour: 100 }'), {
+      clock,
+      rateLimit: shared,
+    });
+    h.behave = (action) => ({ ok: false, message: `${action.type} failed` });
+    // Both policies' actions run and fail: they took both slots of the shared limit.
+    const failed = (await h.engine.evaluate(h.signal('api', { down: 1 })))!;
+    assert.deepEqual(
+      failed.map((attempt) => [attempt.policy, attempt.status]),
+      [
+        ['restart', 'failed'],
+        ['scale', 'escalated'],
+      ],
+    );
+    assert.equal(shared.take(), 'rate limit: 2 actions per minute reached');
+
+    // A minute on, a controller's action takes one slot and another the last: the next policy
+    // action is skipped and nothing more is tried (final), where a failed action would go on.
+    await clock.tickAsync(60_000);
+    assert.equal(shared.take(), undefined);
+    assert.equal(shared.take(), undefined);
+    const refused = (await h.engine.evaluate(h.signal('api', { down: 1 })))!;
+    assert.deepEqual(
+      refused.map((attempt) => [attempt.policy, attempt.status, attempt.actions[0]!.status]),
+      [['restart', 'escalated', 'skipped']],
+    );
+    assert.equal(refused[0]!.actions[0]!.message, 'rate limit: 2 actions per minute reached');
+    assert.deepEqual(
+      h.calls.map((call) => call.type),
+      ['restart-service', 'scale-up'],
+    );
+    assert.equal(h.escalations.length, 2);
+  });
+
   it('keeps the counted actions and cooldowns when the policies are updated', async () => {
     const h = harness(restartEverything('{ actionsPerMinute: 3, actionsPerHour: 100 }'));
     h.effects['restart-service'] = () => h.metrics.set('api', { down: 0 });

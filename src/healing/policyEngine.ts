@@ -81,7 +81,8 @@ export class PolicyEngine {
       failoverTargetOf: options.failoverTargetOf,
     };
     this.clock = options.clock ?? systemClock;
-    this.rateLimit = new ActionRateLimit(options.limits, this.clock);
+    this.rateLimit = options.rateLimit ?? new ActionRateLimit(options.limits, this.clock);
+    this.rateLimit.setLimits(options.limits);
     this.actuator = options.actuator;
     this.metricsOf = options.metricsOf;
     this.predict = options.predict;

@@ -2,6 +2,7 @@
 // actuator, metrics, recording, escalation), validated once at construction.
 
 import { type Clock, OptionProblems } from '../policies/index.ts';
+import type { ActionRateLimit } from './actionLimits.ts';
 import type { ActionConfig, ActionName, PolicyConfig } from './configTypes.ts';
 import type { AttemptView } from './controlPlaneTypes.ts';
 
@@ -29,6 +30,12 @@ export interface Actuator {
 export interface PolicyEngineOptions {
   policies: readonly PolicyConfig[];
   limits: { actionsPerMinute: number; actionsPerHour: number };
+  /**
+   * What counts the actions against `limits` (which the engine sets on it, here and on
+   * updatePolicies); default the engine's own. Pass one shared with other automation to bound
+   * their actions and the policies' together.
+   */
+  rateLimit?: ActionRateLimit;
   /** Service → the actions policies may run on it; a service not listed permits every action. */
   permissions: Readonly<Record<string, readonly ActionName[]>>;
   /** Every known service (for validation). */
@@ -98,6 +105,7 @@ export function validatePolicyEngineOptions(options: PolicyEngineOptions): void 
     problems.add('policyEngine.permissions must be an object');
   }
   problems.func('policyEngine.actuator.run', options.actuator?.run, false);
+  problems.func('policyEngine.rateLimit.take', options.rateLimit?.take);
   problems.func('policyEngine.metricsOf', options.metricsOf, false);
   problems.func('policyEngine.record', options.record, false);
   problems.func('policyEngine.escalate', options.escalate, false);
