@@ -199,7 +199,7 @@ class ReboundControlPlane implements ControlPlane {
           const { requests_total, errors_total } = gateway.metrics();
           return { service, requestsTotal: requests_total, errorsTotal: errors_total };
         }),
-      incidents: () => incidents.unchangedList(10_000),
+      incidents: (since) => incidents.unchangedList(since),
       onAlert: (alert) => this.#signals.ingestBurnRate(alert),
       onError: (error) => log(`rebound: could not record traffic: ${error.message}`),
     });

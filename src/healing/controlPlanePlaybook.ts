@@ -11,6 +11,7 @@ import {
   PLAYBOOK_POLICY,
   type PlaybookPlane,
 } from './incidentPlaybook.ts';
+import { belongsToIncident } from './incidentNotifications.ts';
 import { iso } from './incidents.ts';
 import type { Actuator } from './policyEngine.ts';
 
@@ -111,7 +112,6 @@ export function controlPlanePlaybook(options: ControlPlanePlaybookOptions): Play
     healingUnderWay: async (service, since) => {
       const running = options.restarting(service);
       if (running) return running;
-      const named = new Set(since?.timeline.map((entry) => entry.data.attempt) ?? []);
       const attempts = (await options.attempts({ service, limit: 50 })).filter(
         (attempt) => attempt.source !== 'operator' && attempt.policy !== PLAYBOOK_POLICY,
       );
@@ -120,7 +120,7 @@ export function controlPlanePlaybook(options: ControlPlanePlaybookOptions): Play
         return attempts.find((attempt) => attempt.status === 'running') ?? ref;
       }
       if (since === undefined) return undefined;
-      return attempts.find((attempt) => named.has(attempt.id) || Date.parse(attempt.startedAt) >= since.at);
+      return attempts.find(belongsToIncident({ openedAt: since.at, timeline: since.timeline }));
     },
     act: async (service, action, attemptId) => {
       incidents.setStatus(service, 'mitigating', `incident playbook: ${action.type}`, {

@@ -189,6 +189,8 @@ export interface ServiceReliabilityView {
   errors: number;
   /** Incidents opened in the window. */
   incidents: number;
+  /** Of those, the resolved ones: what `mttrMs` is the mean of. */
+  resolvedIncidents: number;
 }
 
 /** Every service's reliability, and across services (availability weighted by requests). */

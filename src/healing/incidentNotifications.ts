@@ -2,7 +2,7 @@
 // not repeat it), and the resolved notification of an incident that paged, or whose pages were held.
 
 import type { Severity } from './configTypes.ts';
-import type { AttemptView, IncidentView } from './controlPlaneTypes.ts';
+import type { AttemptView, IncidentView, TimelineEntry } from './controlPlaneTypes.ts';
 import type { Notification } from './webhookFormats.ts';
 
 /** One healing attempt as a page lists it. */
@@ -16,8 +16,19 @@ export interface TriedAttempt {
 }
 
 /**
- * The attempts on the incident (named on its timeline, or started since it opened: the attempt
- * that opened it started a moment before it) and those the caller knows of, once each by id,
+ * Whether an attempt is on the incident: named on its timeline, or started since it opened (`openedAt`,
+ * epoch ms); the attempt that opened it started a moment before it, and is named.
+ */
+export function belongsToIncident(incident: {
+  openedAt: number;
+  timeline: readonly TimelineEntry[];
+}): (attempt: Pick<AttemptView, 'id' | 'startedAt'>) => boolean {
+  const named = new Set(incident.timeline.map((entry) => entry.data.attempt));
+  return (attempt) => named.has(attempt.id) || Date.parse(attempt.startedAt) >= incident.openedAt;
+}
+
+/**
+ * The attempts on the incident (`belongsToIncident`) and those the caller knows of, once each by id,
  * oldest first; the caller's copy wins (it may be newer than the stored one).
  */
 export function attemptsTried(
@@ -25,11 +36,12 @@ export function attemptsTried(
   stored: readonly AttemptView[],
   known: readonly AttemptView[],
 ): TriedAttempt[] {
-  const since = incident ? Date.parse(incident.openedAt) : Number.POSITIVE_INFINITY;
-  const named = new Set(incident?.timeline.map((entry) => entry.data.attempt) ?? []);
+  const on = incident
+    ? belongsToIncident({ openedAt: Date.parse(incident.openedAt), timeline: incident.timeline })
+    : () => false;
   const byId = new Map<string, AttemptView>();
   for (const attempt of stored) {
-    if (named.has(attempt.id) || Date.parse(attempt.startedAt) >= since) byId.set(attempt.id, attempt);
+    if (on(attempt)) byId.set(attempt.id, attempt);
   }
   for (const attempt of known) byId.set(attempt.id, attempt);
   return [...byId.values()]

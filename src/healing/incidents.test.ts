@@ -58,8 +58,8 @@ describe('IncidentTracker', () => {
     );
   });
 
-  it('unchangedList reads the store again only after an incident changed', async () => {
-    const { store, incidents } = await tracker();
+  it('unchangedList reads the store again only after an incident changed, or for an earlier since', async () => {
+    const { store, clock, incidents } = await tracker();
     let reads = 0;
     const list = store.records.list.bind(store.records);
     store.records.list = (kind, filter) => {
@@ -67,14 +67,21 @@ describe('IncidentTracker', () => {
       return list(kind, filter);
     };
     incidents.note('api', 'signal', 'replica r1 exited', { opens: true, severity: 'high' });
-    assert.equal((await incidents.unchangedList(100)).length, 1);
-    assert.equal((await incidents.unchangedList(100)).length, 1);
+    assert.equal((await incidents.unchangedList(START)).length, 1);
+    assert.equal((await incidents.unchangedList(START)).length, 1);
     assert.equal(reads, 1, 'nothing changed between the two');
+    clock.advance(60_000);
     incidents.note('web', 'signal', 'replica r1 exited', { opens: true, severity: 'high' });
-    assert.equal((await incidents.unchangedList(100)).length, 2, 'a new incident is seen');
+    assert.equal((await incidents.unchangedList(START)).length, 2, 'a new incident is seen');
     assert.equal(reads, 2);
-    await incidents.unchangedList(10);
-    assert.equal(reads, 3, 'another limit is another read');
+    assert.deepEqual(
+      (await incidents.unchangedList(START + 1)).map((incident) => incident.service),
+      ['web'],
+      'only those opened at or after since: the api incident opened a minute before',
+    );
+    assert.equal(reads, 2, 'a later since is read from the last list');
+    await incidents.unchangedList(START - 1);
+    assert.equal(reads, 3, 'an earlier since is another read');
   });
 
   it('records a status change as a decision with from and to', async () => {

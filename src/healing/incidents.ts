@@ -2,7 +2,7 @@
 // timeline (signals, decisions, actions, suppressions, notifications, notes), kept in the store.
 
 import { type Clock, systemClock } from '../policies/index.ts';
-import type { Store } from '../store/index.ts';
+import type { RecordFilter, Store } from '../store/index.ts';
 import type { IncidentStatus, IncidentView, TimelineKind } from './controlPlaneTypes.ts';
 import type { Severity } from './configTypes.ts';
 import { ConflictError, NotFoundError } from './errors.ts';
@@ -43,7 +43,7 @@ export class IncidentTracker {
   /** Writes of one incident are chained so that they land in order. */
   #writes: Promise<void> = Promise.resolve();
   /** The last `unchangedList` read, and the writes there had been when it was made. */
-  #listed: { limit: number; saves: number; list: Promise<IncidentView[]> } | undefined;
+  #listed: { since: number; saves: number; list: Promise<IncidentView[]> } | undefined;
   #saves = 0;
 
   constructor(options: IncidentTrackerOptions) {
@@ -167,23 +167,28 @@ export class IncidentTracker {
   }
 
   /** Every stored incident, newest first, with its timeline. */
-  async list(limit = 100): Promise<IncidentView[]> {
-    await this.#writes;
-    const records = await this.#store.records.list(KIND, { limit });
-    return records.map((record) => this.#live(readIncident(record.data)));
+  list(limit = 100): Promise<IncidentView[]> {
+    return this.#read({ limit });
   }
 
   /**
-   * As `list(limit)`, but the store is read again only once an incident has changed since the last
-   * read: for figures computed often over every incident (MTTR and MTBF at each /metrics scrape).
+   * Every incident opened at or after `since` (epoch ms), newest first; the store is read again
+   * only once an incident has changed since the last read, or for an earlier `since`: for figures
+   * computed often over an SLO window (MTTR and MTBF at each /metrics scrape).
    */
-  unchangedList(limit: number): Promise<IncidentView[]> {
-    const listed = this.#listed;
-    if (listed && listed.limit === limit && listed.saves === this.#saves) return listed.list;
-    const list = this.list(limit);
-    this.#listed = { limit, saves: this.#saves, list };
-    list.catch(() => (this.#listed = undefined));
-    return list;
+  async unchangedList(since: number): Promise<IncidentView[]> {
+    let listed = this.#listed;
+    if (!listed || listed.saves !== this.#saves || since < listed.since) {
+      // Incidents are stored at their opening: a `since` on the records is one on the openings.
+      listed = { since, saves: this.#saves, list: this.#read({ since }) };
+      this.#listed = listed;
+      listed.list.catch(() => (this.#listed = undefined));
+    }
+    const incidents = await listed.list;
+    // A read for an earlier `since` may hold incidents opened before this one.
+    return since === listed.since
+      ? incidents
+      : incidents.filter((incident) => Date.parse(incident.openedAt) >= since);
   }
 
   async get(id: string): Promise<IncidentView> {
@@ -196,6 +201,12 @@ export class IncidentTracker {
   /** Resolves once every write so far is durable. */
   flush(): Promise<void> {
     return this.#writes;
+  }
+
+  async #read(filter: RecordFilter): Promise<IncidentView[]> {
+    await this.#writes;
+    const records = await this.#store.records.list(KIND, filter);
+    return records.map((record) => this.#live(readIncident(record.data)));
   }
 
   /** The in-memory incident when it is a service's current one (the same object later entries go to). */

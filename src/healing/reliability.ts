@@ -1,9 +1,11 @@
-// Reliability figures (SPEC 6) as pure functions of recorded traffic minutes and incidents at a
-// given `now`: availability, error budget, MTTR, MTBF, burn rates and the multiwindow burn-rate
-// alerts of the Google SRE workbook (fast: 14.4× over 1 h and 5 min; slow: 6× over 6 h and 30 min).
+// Reliability figures (SPEC 6) as pure functions of recorded traffic (minutes, or the sums over
+// each window) and incidents at a given `now`: availability, error budget, MTTR, MTBF, burn rates
+// and the multiwindow burn-rate alerts of the Google SRE workbook (fast: 14.4× over 1 h and 5 min;
+// slow: 6× over 6 h and 30 min).
 
 import type { SloConfig } from './configTypes.ts';
 import type { ReliabilityView, ServiceReliabilityView } from './controlPlaneTypes.ts';
+import type { TrafficTotals } from './trafficHistoryLedger.ts';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
@@ -21,9 +23,6 @@ export const BURN_RATE_ALERTS = Object.freeze({
 /** Relative slack under a threshold that still counts as reaching it (rounding, not a real difference). */
 const THRESHOLD_TOLERANCE = 1e-9;
 
-/** The longest window a burn-rate alert reads. */
-export const LONGEST_BURN_WINDOW_MS = BURN_RATE_ALERTS.slow.longMs;
-
 /** A service's gateway traffic in one minute: `at` is the minute's start. */
 export interface TrafficMinute {
   at: number;
@@ -37,17 +36,15 @@ export interface IncidentTimes {
   resolvedAt: number | null;
 }
 
+/** A service's requests and errors over the `windowMs` up to the moment the figures are for. */
+export type TrafficReader = (windowMs: number) => TrafficTotals;
+
 export interface ServiceReliabilityInput {
   slo: SloConfig | null;
-  /**
-   * The service's traffic minutes, in any order; those outside the window are ignored. With
-   * `traffic`, only the burn-rate windows are read from them (the last 6 h are enough).
-   */
-  minutes: readonly TrafficMinute[];
-  /** The requests and errors over the SLO window, when kept as running sums; else summed from `minutes`. */
-  traffic?: { requests: number; errors: number };
   /** The service's incidents, in any order; those opened outside the window are ignored. */
   incidents: readonly IncidentTimes[];
+  /** The sums over each window: the running sums the reliability monitor keeps, or `readMinutes`. */
+  traffic: TrafficReader;
 }
 
 /** The SLO window: `slo.windowDays`, or the default 30 days without an SLO. */
@@ -56,11 +53,7 @@ export function reliabilityWindowMs(slo: SloConfig | null | undefined): number {
 }
 
 /** Requests and errors of the minutes that started within `windowMs` before `now` (and not after it). */
-export function trafficIn(
-  minutes: readonly TrafficMinute[],
-  now: number,
-  windowMs: number,
-): { requests: number; errors: number } {
+export function trafficIn(minutes: readonly TrafficMinute[], now: number, windowMs: number): TrafficTotals {
   let requests = 0;
   let errors = 0;
   const since = now - windowMs;
@@ -72,8 +65,13 @@ export function trafficIn(
   return { requests, errors };
 }
 
+/** A reader of recorded minutes at `now`: each window sums the minutes in it (`trafficIn`). */
+export function readMinutes(minutes: readonly TrafficMinute[], now: number): TrafficReader {
+  return (windowMs) => trafficIn(minutes, now, windowMs);
+}
+
 /** Good / all responses; null without a response. */
-export function availabilityOf(traffic: { requests: number; errors: number }): number | null {
+export function availabilityOf(traffic: TrafficTotals): number | null {
   return traffic.requests > 0 ? 1 - traffic.errors / traffic.requests : null;
 }
 
@@ -82,30 +80,19 @@ export function errorBudgetRemaining(availability: number | null, target: number
   return availability === null ? null : 1 - (1 - availability) / (1 - target);
 }
 
-/** The error rate over the window / (1 − target); null without a response in the window. */
-export function burnRate(
-  minutes: readonly TrafficMinute[],
-  now: number,
-  windowMs: number,
-  target: number,
-): number | null {
-  const traffic = trafficIn(minutes, now, windowMs);
+/** The error rate of a window's traffic / (1 − target); null without a response in it. */
+export function burnRate(traffic: TrafficTotals, target: number): number | null {
   return traffic.requests > 0 ? traffic.errors / traffic.requests / (1 - target) : null;
 }
 
 /** Whether each multiwindow alert fires: both of its windows burn at or above its threshold. */
-export function burnRateAlerts(
-  minutes: readonly TrafficMinute[],
-  now: number,
-  target: number,
-): { fast: boolean; slow: boolean } {
+export function burnRateAlerts(traffic: TrafficReader, target: number): { fast: boolean; slow: boolean } {
   // A rate on the threshold fires even when binary rounding puts it a hair below (0.0144 / 0.001
   // is 14.399999999999999, not 14.4).
   const fires = ({ longMs, shortMs, threshold }: { longMs: number; shortMs: number; threshold: number }) => {
     const floor = threshold * (1 - THRESHOLD_TOLERANCE);
     return (
-      (burnRate(minutes, now, longMs, target) ?? 0) >= floor &&
-      (burnRate(minutes, now, shortMs, target) ?? 0) >= floor
+      (burnRate(traffic(longMs), target) ?? 0) >= floor && (burnRate(traffic(shortMs), target) ?? 0) >= floor
     );
   };
   return { fast: fires(BURN_RATE_ALERTS.fast), slow: fires(BURN_RATE_ALERTS.slow) };
@@ -129,7 +116,7 @@ export function meanTimeBetweenFailuresMs(incidents: readonly IncidentTimes[]): 
 /** Every figure of one service at `now`, over its SLO window. */
 export function serviceReliability(input: ServiceReliabilityInput, now: number): ServiceReliabilityView {
   const windowMs = reliabilityWindowMs(input.slo);
-  const traffic = input.traffic ?? trafficIn(input.minutes, now, windowMs);
+  const traffic = input.traffic(windowMs);
   const availability = availabilityOf(traffic);
   const incidents = openedIn(input.incidents, now, windowMs);
   const target = input.slo?.target;
@@ -139,14 +126,15 @@ export function serviceReliability(input: ServiceReliabilityInput, now: number):
     mtbfMs: meanTimeBetweenFailuresMs(incidents),
     errorBudgetRemaining: target === undefined ? null : errorBudgetRemaining(availability, target),
     burnRate: {
-      '1h': target === undefined ? null : burnRate(input.minutes, now, HOUR_MS, target),
-      '6h': target === undefined ? null : burnRate(input.minutes, now, 6 * HOUR_MS, target),
+      '1h': target === undefined ? null : burnRate(input.traffic(HOUR_MS), target),
+      '6h': target === undefined ? null : burnRate(input.traffic(6 * HOUR_MS), target),
     },
-    alerts: target === undefined ? { fast: false, slow: false } : burnRateAlerts(input.minutes, now, target),
+    alerts: target === undefined ? { fast: false, slow: false } : burnRateAlerts(input.traffic, target),
     slo: input.slo ? { ...input.slo } : null,
     requests: traffic.requests,
     errors: traffic.errors,
     incidents: incidents.length,
+    resolvedIncidents: incidents.filter((incident) => incident.resolvedAt !== null).length,
   };
 }
 

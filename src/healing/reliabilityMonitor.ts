@@ -13,6 +13,7 @@ import {
   reliabilityOf,
   reliabilityWindowMs,
   type ServiceReliabilityInput,
+  type TrafficReader,
 } from './reliability.ts';
 import { type TrafficCounters, TrafficHistory } from './trafficHistory.ts';
 
@@ -36,8 +37,11 @@ export interface ReliabilityMonitorOptions {
   config: () => ReboundConfig;
   /** The gateways' counters now. */
   counters: () => Iterable<TrafficCounters>;
-  /** Every incident worth counting (those outside a window are ignored). */
-  incidents: () => Promise<readonly IncidentView[]>;
+  /**
+   * The incidents opened at or after `since` (the start of the longest SLO window): those a window
+   * counts; any older ones given are ignored.
+   */
+  incidents: (since: number) => Promise<readonly IncidentView[]>;
   /** A burn-rate alert went from quiet to firing. */
   onAlert: (alert: BurnRateAlert) => void;
   onError: (error: Error) => void;
@@ -77,16 +81,17 @@ export class ReliabilityMonitor {
 
   async view(): Promise<ReliabilityView> {
     const now = this.#options.clock.now();
-    const incidents = await this.#options.incidents();
-    // From memory: the counts since the last flush, the window's running sums, the last 6 h's minutes.
+    const services = Object.entries(this.#options.config().services);
+    const longestMs = Math.max(0, ...services.map(([, service]) => reliabilityWindowMs(service.slo)));
+    const incidents = await this.#options.incidents(now - longestMs);
+    // From memory: the counts since the last flush, and each window's running sums.
     this.history.sample();
     const inputs: Record<string, ServiceReliabilityInput> = {};
-    for (const [name, service] of Object.entries(this.#options.config().services)) {
+    for (const [name, service] of services) {
       const slo = service.slo ?? null;
       inputs[name] = {
         slo,
-        minutes: this.history.recent(name),
-        traffic: this.history.totals(name, now, reliabilityWindowMs(slo)),
+        traffic: this.#traffic(name, now),
         incidents: incidents.filter((incident) => incident.service === name).map(incidentTimes),
       };
     }
@@ -96,8 +101,8 @@ export class ReliabilityMonitor {
   #checkAlerts(now: number): void {
     for (const [name, service] of Object.entries(this.#options.config().services)) {
       if (!service.slo) continue;
-      const minutes = this.history.recent(name);
-      const alerts = burnRateAlerts(minutes, now, service.slo.target);
+      const traffic = this.#traffic(name, now);
+      const alerts = burnRateAlerts(traffic, service.slo.target);
       for (const alert of ['fast', 'slow'] as const) {
         const key = `${name}/${alert}`;
         if (!alerts[alert]) {
@@ -111,13 +116,17 @@ export class ReliabilityMonitor {
           service: name,
           alert,
           threshold,
-          longBurnRate: burnRate(minutes, now, longMs, service.slo.target) ?? 0,
-          shortBurnRate: burnRate(minutes, now, shortMs, service.slo.target) ?? 0,
+          longBurnRate: burnRate(traffic(longMs), service.slo.target) ?? 0,
+          shortBurnRate: burnRate(traffic(shortMs), service.slo.target) ?? 0,
           longWindowMs: longMs,
           shortWindowMs: shortMs,
         });
       }
     }
+  }
+
+  #traffic(service: string, now: number): TrafficReader {
+    return (windowMs) => this.history.totals(service, now, windowMs);
   }
 }
 

@@ -2,12 +2,11 @@
 // 'traffic' records so that availability over an SLO window of days survives restarts of rebound up.
 // The gateways' counters are read every 10 s (one timer for all, nothing per request) and their
 // deltas added to the current minute's record, which is upserted: a crash loses at most 10 s.
-// The minutes are also held in memory (loaded once on start), so that reading the figures of a
-// window touches neither the store nor JSON.
+// The minutes are also held in memory (loaded once on start, in a TrafficLedger), so that reading
+// the figures of a window touches neither the store nor JSON.
 
 import { type Clock, OptionProblems, systemClock, type TimerHandle } from '../policies/index.ts';
 import type { Store } from '../store/index.ts';
-import { LONGEST_BURN_WINDOW_MS, type TrafficMinute } from './reliability.ts';
 import { TrafficLedger, type TrafficTotals } from './trafficHistoryLedger.ts';
 
 export const TRAFFIC_KIND = 'traffic';
@@ -38,10 +37,6 @@ export interface TrafficHistoryOptions {
   onError?: (error: Error) => void;
 }
 
-interface Minute extends TrafficMinute {
-  service: string;
-}
-
 export class TrafficHistory {
   readonly #store: Store;
   readonly #read: () => Iterable<TrafficCounters>;
@@ -52,11 +47,10 @@ export class TrafficHistory {
   readonly #onError: (error: Error) => void;
   /** The counters read last, per service: the next read adds what grew since. */
   readonly #last = new Map<string, { requests: number; errors: number }>();
-  /** The recent minutes (the longest burn-rate window and one), per service, by minute start. */
-  readonly #recent = new Map<string, Map<number, Minute>>();
   /** Every minute within the retention, per service: what the windows' sums are read from. */
   readonly #ledgers = new Map<string, TrafficLedger>();
-  readonly #dirty = new Set<Minute>();
+  /** The minutes counted since they were last written, by record id. */
+  readonly #dirty = new Map<string, { service: string; at: number }>();
   #chain: Promise<void> = Promise.resolve();
   #timer: TimerHandle | undefined;
   #prunedAt = Number.NEGATIVE_INFINITY;
@@ -82,25 +76,16 @@ export class TrafficHistory {
   }
 
   /**
-   * Loads the minutes a previous run wrote within the retention, once (the recent ones also so that
-   * the current minute's record is added to, not overwritten), and starts reading the counters every
-   * `flushEveryMs`. The counters start from zero: a gateway counts since it started, and it starts
-   * with this run.
+   * Loads the minutes a previous run wrote within the retention, once (so that the current minute's
+   * record is added to, not overwritten), and starts reading the counters every `flushEveryMs`. The
+   * counters start from zero: a gateway counts since it started, and it starts with this run.
    */
   async start(): Promise<void> {
     const now = this.#clock.now();
-    const recentSince = now - LONGEST_BURN_WINDOW_MS - MINUTE_MS;
     for (const record of await this.#store.records.list(TRAFFIC_KIND, { since: now - this.#retentionMs })) {
       if (record.service === null) continue;
-      const { requests, errors } = JSON.parse(record.data) as { requests: number; errors: number };
+      const { requests, errors } = JSON.parse(record.data) as TrafficTotals;
       this.#ledgerOf(record.service).add(record.at, requests, errors);
-      if (record.at < recentSince) continue;
-      this.#minutesOf(record.service).set(record.at, {
-        service: record.service,
-        at: record.at,
-        requests,
-        errors,
-      });
     }
     this.#arm();
   }
@@ -113,17 +98,10 @@ export class TrafficHistory {
     return this.#chain;
   }
 
-  /** The recent minutes of a service (at least the longest burn-rate window), oldest first. */
-  recent(service: string): TrafficMinute[] {
-    return [...(this.#recent.get(service)?.values() ?? [])]
-      .sort((a, b) => a.at - b.at)
-      .map(({ at, requests, errors }) => ({ at, requests, errors }));
-  }
-
   /**
    * A service's requests and errors over the minutes that started within `windowMs` before `now`
-   * (and not after it), from memory: what an SLO window's figures read. Call `sample` first for
-   * the counts since the last flush.
+   * (and not after it), from memory: what the SLO and burn-rate windows' figures read. Call
+   * `sample` first for the counts since the last flush.
    */
   totals(service: string, now: number, windowMs: number): TrafficTotals {
     return this.#ledgers.get(service)?.totals(now, windowMs) ?? { requests: 0, errors: 0 };
@@ -166,39 +144,30 @@ export class TrafficHistory {
       const errors = errorsTotal >= last.errors ? errorsTotal - last.errors : errorsTotal;
       this.#last.set(service, { requests: requestsTotal, errors: errorsTotal });
       if (requests === 0 && errors === 0) continue;
-      const minutes = this.#minutesOf(service);
-      let minute = minutes.get(minuteStart);
-      if (!minute) {
-        minute = { service, at: minuteStart, requests: 0, errors: 0 };
-        minutes.set(minuteStart, minute);
-      }
-      minute.requests += requests;
-      minute.errors += errors;
-      this.#dirty.add(minute);
       this.#ledgerOf(service).add(minuteStart, requests, errors);
-    }
-    const oldest = now - LONGEST_BURN_WINDOW_MS - MINUTE_MS;
-    for (const minutes of this.#recent.values()) {
-      for (const [at, minute] of minutes) {
-        if (at < oldest && !this.#dirty.has(minute)) minutes.delete(at);
-      }
+      this.#dirty.set(`${service}:${minuteStart}`, { service, at: minuteStart });
     }
   }
 
   async #write(now: number): Promise<void> {
     const pending = [...this.#dirty];
     this.#dirty.clear();
-    for (const minute of pending) {
+    for (const [id, minute] of pending) {
+      // The minute's whole count so far, read when written: what was added while a write waited too.
+      const { requests, errors } = this.#ledgers.get(minute.service)?.minute(minute.at) ?? {
+        requests: 0,
+        errors: 0,
+      };
       try {
         await this.#store.records.put({
           kind: TRAFFIC_KIND,
-          id: `${minute.service}:${minute.at}`,
+          id,
           service: minute.service,
           at: minute.at,
-          data: JSON.stringify({ requests: minute.requests, errors: minute.errors }),
+          data: JSON.stringify({ requests, errors }),
         });
       } catch (error) {
-        this.#dirty.add(minute);
+        this.#dirty.set(id, minute);
         this.#onError(error as Error);
       }
     }
@@ -221,15 +190,6 @@ export class TrafficHistory {
       this.#ledgers.set(service, ledger);
     }
     return ledger;
-  }
-
-  #minutesOf(service: string): Map<number, Minute> {
-    let minutes = this.#recent.get(service);
-    if (!minutes) {
-      minutes = new Map();
-      this.#recent.set(service, minutes);
-    }
-    return minutes;
   }
 }
 

@@ -45,11 +45,11 @@ describe('TrafficLedger', () => {
       minutes.push(minute);
       ledger.add(minute.at, minute.requests, minute.errors);
     }
-    // Reads moving forward by a few seconds to a few hours, over two windows; then one going back.
+    // Reads moving forward by a few seconds to a few hours, over three windows; then one going back.
     let now = T - DAY;
     for (let read = 0; read < 400; read++) {
       now += Math.floor(random() * (read % 50 === 0 ? 5 * HOUR : 3 * MINUTE));
-      for (const windowMs of [DAY, 6 * HOUR + 30_000]) {
+      for (const windowMs of [DAY, 6 * HOUR + 30_000, 5 * MINUTE]) {
         const { requests, errors } = trafficIn(minutes, now, windowMs);
         assert.deepEqual(ledger.totals(now, windowMs), { requests, errors }, `at ${now - T}, ${windowMs}`);
       }
@@ -57,6 +57,15 @@ describe('TrafficLedger', () => {
     const back = now - 2 * HOUR; // the clock went back: the minutes after it do not count
     const { requests, errors } = trafficIn(minutes, back, DAY);
     assert.deepEqual(ledger.totals(back, DAY), { requests, errors });
+  });
+
+  it("reads one minute's counts, added up", () => {
+    const ledger = new TrafficLedger();
+    ledger.add(T + 59 * MINUTE, 3, 1); // the last minute of an hour
+    ledger.add(T + 59 * MINUTE, 4, 0);
+    assert.deepEqual(ledger.minute(T + 59 * MINUTE), { requests: 7, errors: 1 });
+    assert.deepEqual(ledger.minute(T + 58 * MINUTE), { requests: 0, errors: 0 });
+    assert.deepEqual(ledger.minute(T + HOUR), { requests: 0, errors: 0 }, 'an hour with nothing');
   });
 
   it('forgets the hours that ended by the prune time, and sums afresh', () => {

@@ -54,6 +54,15 @@ export class TrafficLedger {
     }
   }
 
+  /** The requests and errors of the minute that starts at `at` (a minute start). */
+  minute(at: number): TrafficTotals {
+    const hourStart = Math.floor(at / HOUR_MS) * HOUR_MS;
+    const block = this.#hours.get(hourStart);
+    if (!block) return { requests: 0, errors: 0 };
+    const index = 2 * Math.floor((at - hourStart) / MINUTE_MS);
+    return { requests: block.minutes[index]!, errors: block.minutes[index + 1]! };
+  }
+
   /**
    * The requests and errors of the minutes that started within `windowMs` before `now` and not
    * after it (what `trafficIn` sums over the same minutes). Costs what the minutes that left the

@@ -6,6 +6,7 @@ import type { ApiHandler, ApiRequest, ApiResponse, Route } from './apiTypes.ts';
 import { isAllowed } from './auth.ts';
 import { readJsonBody } from './body.ts';
 import { breakerRoutes } from './breakerRoutes.ts';
+import { breakerTransitions } from './breakerTransitions.ts';
 import { healingRoutes } from './healingRoutes.ts';
 import { chaosRoutes } from './chaosRoutes.ts';
 import { controllerRoutes } from './controllerRoutes.ts';
@@ -34,10 +35,12 @@ export interface ApiHandlerOptions {
 
 /** The routes of SPEC 4.3 for a control plane. */
 export function apiRoutes(controlPlane: ControlPlane): Route[] {
+  // One history of breaker transitions, recorded from now on: the routes list it, the stream counts it.
+  const transitions = breakerTransitions(controlPlane.breakers);
   return [
     ...systemRoutes(controlPlane),
     ...serviceRoutes(controlPlane),
-    ...breakerRoutes(controlPlane),
+    ...breakerRoutes(controlPlane, transitions),
     ...healingRoutes(controlPlane),
     ...signalRoutes(controlPlane),
     ...incidentRoutes(controlPlane),
@@ -46,7 +49,7 @@ export function apiRoutes(controlPlane: ControlPlane): Route[] {
     ...forecastRoutes(controlPlane),
     ...chaosRoutes(controlPlane),
     ...reportRoutes(controlPlane),
-    ...streamRoutes(controlPlane),
+    ...streamRoutes(controlPlane, { transitions }),
   ];
 }
 

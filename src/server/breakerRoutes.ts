@@ -4,11 +4,17 @@
 import type { ControlPlane } from '../healing/index.ts';
 import { NotFoundError } from '../healing/index.ts';
 import type { Route } from './apiTypes.ts';
-import { transitionsOf } from './breakerTransitions.ts';
+import { type BreakerTransitions, breakerTransitions } from './breakerTransitions.ts';
 import { jsonResponse } from './responses.ts';
 
-export function breakerRoutes(controlPlane: ControlPlane): Route[] {
-  const transitions = transitionsOf(controlPlane.breakers);
+/**
+ * `transitions`: the history the routes list, shared with the stream's count of it; without one,
+ * the routes keep their own from now on.
+ */
+export function breakerRoutes(
+  controlPlane: ControlPlane,
+  transitions: BreakerTransitions = breakerTransitions(controlPlane.breakers),
+): Route[] {
   return [
     {
       method: 'GET',

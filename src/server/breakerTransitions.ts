@@ -25,19 +25,6 @@ export interface BreakerTransitions {
   close(): void;
 }
 
-const shared = new WeakMap<BreakerRegistry, BreakerTransitions>();
-
-/**
- * The one history of `registry` that the API's routes share (the transitions route and the
- * stream), started by whichever asks first (when the API is built, so from rebound's start) and
- * dropped with the registry.
- */
-export function transitionsOf(registry: BreakerRegistry): BreakerTransitions {
-  let transitions = shared.get(registry);
-  if (transitions === undefined) shared.set(registry, (transitions = breakerTransitions(registry)));
-  return transitions;
-}
-
 export function breakerTransitions(
   registry: BreakerRegistry,
   capacity: number = BREAKER_TRANSITIONS_CAPACITY,

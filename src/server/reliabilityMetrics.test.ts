@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Journal } from '../chaos/index.ts';
+import { DEFAULT_RELIABILITY_WINDOW_DAYS, type ServiceReliabilityView } from '../healing/index.ts';
 import {
   REPORT_TARGETS,
   type ReliabilityInput,
@@ -25,60 +26,82 @@ function journal(patch: Partial<Journal> & Pick<Journal, 'id' | 'status'>): Jour
   };
 }
 
+/** The SLO window's figures as `ControlPlane.reliability()` gives them; 1000 responses, 5 failed. */
+function window(patch: Partial<ServiceReliabilityView> = {}): ServiceReliabilityView {
+  return {
+    availability: 0.995,
+    mttrMs: null,
+    mtbfMs: null,
+    errorBudgetRemaining: 0.5,
+    burnRate: { '1h': null, '6h': null },
+    alerts: { fast: false, slow: false },
+    slo: { target: 0.99, windowDays: 30 },
+    requests: 1000,
+    errors: 5,
+    incidents: 0,
+    resolvedIncidents: 0,
+    ...patch,
+  };
+}
+
 function input(patch: Partial<ReliabilityInput> = {}): ReliabilityInput {
   return {
     name: 'api',
     metrics: { requests_total: 1000, errors_total: 5, requests: 40, errors: 2, error_rate: 0.05 },
     hasGateway: true,
-    slo: { target: 0.99, windowDays: 30 },
-    incidents: [],
     attempts: [],
     experiments: [],
+    window: window(),
     ...patch,
   };
 }
 
-const at = (minutes: number) => new Date(Date.UTC(2025, 0, 1, 0, minutes)).toISOString();
-
 describe('serviceReliability', () => {
-  it('takes availability, budget, MTTR, MTBF and burn rates from the SLO window when given one', () => {
+  it('takes availability, budget, MTTR, MTBF and the incidents they count from the SLO window', () => {
     // The window: 4000 responses, 8 failed: 1 − 8/4000 = 0.998; against 0.99: 1 − 0.002/0.01 = 0.8.
-    // The gateway's since-start counters (1000 / 5) are not used then.
-    const reliability = serviceReliability({
-      ...input(),
-      window: {
-        availability: 0.998,
-        mttrMs: 60_000,
-        mtbfMs: 3_600_000,
-        errorBudgetRemaining: 0.8,
-        burnRate: { '1h': 0.5, '6h': 0.25 },
-        alerts: { fast: false, slow: false },
-        slo: { target: 0.99, windowDays: 7 },
-        requests: 4000,
-        errors: 8,
-        incidents: 2,
-      },
-    });
-    assert.deepEqual(reliability.availabilityOver, { kind: 'slo-window', windowDays: 7 });
+    // The gateway's counters since it started (1000 / 5) are not read.
+    const reliability = serviceReliability(
+      input({
+        window: window({
+          availability: 0.998,
+          mttrMs: 60_000,
+          mtbfMs: 3_600_000,
+          errorBudgetRemaining: 0.8,
+          burnRate: { '1h': 0.5, '6h': 0.25 },
+          slo: { target: 0.99, windowDays: 7 },
+          requests: 4000,
+          errors: 8,
+          incidents: 3,
+          resolvedIncidents: 2,
+        }),
+      }),
+    );
+    assert.equal(reliability.windowDays, 7);
     assert.equal(reliability.requestsTotal, 4000);
-    assert.equal(reliability.errorsTotal, 8);
     assert.equal(reliability.availability, 0.998);
     assert.ok(Math.abs(reliability.errorBudgetRemaining! - 0.8) < 1e-9);
+    assert.deepEqual(reliability.slo, { target: 0.99, windowDays: 7 });
     assert.equal(reliability.mttrMs, 60_000);
     assert.equal(reliability.mtbfMs, 3_600_000);
-    assert.deepEqual(reliability.burnRate, { '1h': 0.5, '6h': 0.25 });
-    assert.deepEqual(serviceReliability(input()).availabilityOver, { kind: 'since-start' });
+    assert.equal(reliability.incidents, 3);
+    assert.equal(reliability.resolvedIncidents, 2, 'what the MTTR is the mean of');
   });
 
-  it('availability is the share of responses below 500 since the gateway started; the budget follows the SLO', () => {
+  it("availability and the budget are the window's; the error rate is the gateway's window", () => {
     const reliability = serviceReliability(input());
     assert.equal(reliability.requestsTotal, 1000);
-    assert.equal(reliability.errorsTotal, 5);
     assert.equal(reliability.availability, 0.995);
-    // 1 − (1 − 0.995) / (1 − 0.99) = 0.5
     assert.ok(Math.abs(reliability.errorBudgetRemaining! - 0.5) < 1e-9);
     assert.equal(reliability.errorRate, 0.05);
     assert.equal(reliability.windowRequests, 40);
+  });
+
+  it('a service without an SLO is measured over the default 30-day window', () => {
+    const reliability = serviceReliability(
+      input({ window: window({ slo: null, errorBudgetRemaining: null }) }),
+    );
+    assert.equal(reliability.windowDays, DEFAULT_RELIABILITY_WINDOW_DAYS);
+    assert.equal(reliability.windowDays, 30);
   });
 
   it('measures nothing without a gateway, and no availability before the first request', () => {
@@ -88,7 +111,10 @@ describe('serviceReliability', () => {
     assert.equal(none.errorRate, null);
     assert.equal(none.errorBudgetRemaining, null);
     const idle = serviceReliability(
-      input({ metrics: { requests_total: 0, errors_total: 0, requests: 0, error_rate: 0 } }),
+      input({
+        metrics: { requests_total: 0, errors_total: 0, requests: 0, error_rate: 0 },
+        window: window({ availability: null, errorBudgetRemaining: null, requests: 0, errors: 0 }),
+      }),
     );
     assert.equal(idle.availability, null);
     assert.equal(idle.errorRate, null, 'an empty window has no error rate, not 0');
@@ -96,32 +122,12 @@ describe('serviceReliability', () => {
   });
 
   it('has no error budget without an SLO', () => {
-    const reliability = serviceReliability(input({ slo: null }));
+    const reliability = serviceReliability(
+      input({ window: window({ slo: null, errorBudgetRemaining: null }) }),
+    );
     assert.equal(reliability.availability, 0.995);
     assert.equal(reliability.errorBudgetRemaining, null);
-  });
-
-  it('MTTR is the mean time to resolve of resolved incidents; MTBF the mean gap between openings', () => {
-    const reliability = serviceReliability(
-      input({
-        incidents: [
-          { service: 'api', status: 'open', openedAt: at(100), resolvedAt: null },
-          { service: 'api', status: 'resolved', openedAt: at(40), resolvedAt: at(43) },
-          { service: 'api', status: 'resolved', openedAt: at(0), resolvedAt: at(1) },
-          { service: 'other', status: 'resolved', openedAt: at(5), resolvedAt: at(65) },
-        ],
-      }),
-    );
-    assert.equal(reliability.mttrMs, 2 * 60_000); // (3 min + 1 min) / 2
-    assert.equal(reliability.mtbfMs, 50 * 60_000); // gaps 40 and 60 min
-    assert.equal(reliability.incidents, 3);
-    assert.equal(reliability.openIncidents, 1);
-    assert.equal(reliability.resolvedIncidents, 2);
-    const one = serviceReliability(
-      input({ incidents: [{ service: 'api', status: 'escalated', openedAt: at(0), resolvedAt: null }] }),
-    );
-    assert.equal(one.mtbfMs, null);
-    assert.equal(one.mttrMs, null);
+    assert.equal(reliability.slo, null);
   });
 
   it("counts the service's finished healing attempts; an escalated one failed, a running one is not finished", () => {
@@ -157,7 +163,6 @@ describe('serviceReliability', () => {
         ],
       }),
     );
-    assert.equal(reliability.experimentsRun, 3);
     assert.deepEqual(reliability.lastExperiment, {
       id: 'r2',
       title: 'run r2',
@@ -176,7 +181,7 @@ describe('targetChecks', () => {
       serviceReliability(
         input({
           attempts: [{ service: 'api', status: 'succeeded' }],
-          incidents: [{ service: 'api', status: 'resolved', openedAt: at(0), resolvedAt: at(10) }],
+          window: window({ mttrMs: 10 * 60_000, incidents: 1, resolvedIncidents: 1 }),
           experiments: [journal({ id: 'r1', status: 'completed' })],
         }),
       ),
@@ -219,7 +224,11 @@ describe('targetChecks', () => {
   });
 
   it('has no verdict without an SLO, or without a measurement', () => {
-    const checks = targetChecks(serviceReliability(input({ slo: null, hasGateway: false })));
+    const checks = targetChecks(
+      serviceReliability(
+        input({ hasGateway: false, window: window({ slo: null, errorBudgetRemaining: null }) }),
+      ),
+    );
     for (const check of checks) assert.equal(check.met, null, check.metric);
     assert.equal(checks[0]!.target, null);
   });

@@ -5,7 +5,6 @@ import type { Journal, RunStatus } from '../chaos/index.ts';
 import {
   type AttemptStatus,
   DEFAULT_RELIABILITY_WINDOW_DAYS,
-  type IncidentStatus,
   type ServiceReliabilityView,
   type SloConfig,
 } from '../healing/index.ts';
@@ -34,15 +33,10 @@ export interface ExperimentRecovery {
 }
 
 export interface ServiceReliability {
-  /**
-   * What availability counts: the responses of the SLO window (`slo.windowDays`, 30 days without
-   * an SLO) as recorded per minute, or, without those figures, the gateway's since it started.
-   */
-  availabilityOver: { kind: 'slo-window'; windowDays: number } | { kind: 'since-start' };
-  /** Responses through the gateway over that span; null without a gateway. */
+  /** The SLO window availability, MTTR and MTBF are over: `slo.windowDays`, 30 days without an SLO. */
+  windowDays: number;
+  /** Responses through the gateway in that window, as recorded per minute; null without a gateway. */
   requestsTotal: number | null;
-  /** Of those, the failed ones (5xx answers, connection failures, timeouts). */
-  errorsTotal: number | null;
   /** Share of those responses below 500; null without a gateway or traffic. */
   availability: number | null;
   /** Failed / all in the gateway's window (10 s); null without a gateway or a request in it. */
@@ -52,95 +46,62 @@ export interface ServiceReliability {
   /** `1 − (1 − availability) / (1 − slo.target)`; null without an SLO or an availability. */
   errorBudgetRemaining: number | null;
   slo: SloConfig | null;
-  /** Mean `resolvedAt − openedAt` of resolved incidents (in the SLO window); null when none is resolved. */
+  /** Mean `resolvedAt − openedAt` of the incidents opened in the window and resolved; null when none. */
   mttrMs: number | null;
-  /** Mean gap between incident openings (in the SLO window); null with fewer than two incidents. */
+  /** Mean gap between the openings of the incidents opened in the window; null with fewer than two. */
   mtbfMs: number | null;
-  /** Error rate over the last 1 h and 6 h / (1 − slo.target); null without an SLO or traffic. */
-  burnRate: { '1h': number | null; '6h': number | null };
-  /** The multiwindow burn-rate alerts firing now. */
-  alerts: { fast: boolean; slow: boolean };
+  /** Incidents opened in the window: what MTBF is over. */
   incidents: number;
-  openIncidents: number;
+  /** Of those, the resolved ones: what MTTR is the mean of. */
   resolvedIncidents: number;
   healing: { attempts: number; succeeded: number; failed: number; successRate: number | null };
-  experimentsRun: number;
   lastExperiment: ExperimentRecovery | null;
 }
 
 export interface ReliabilityInput {
   name: string;
-  /** The service's metrics as the API shows them (gateway window plus `requests_total`, `errors_total`). */
+  /** The service's metrics as the API shows them (the gateway's window: `requests`, `error_rate`). */
   metrics: Readonly<Record<string, number>>;
   hasGateway: boolean;
-  slo: SloConfig | null;
-  incidents: readonly {
-    service: string;
-    status: IncidentStatus;
-    openedAt: string;
-    resolvedAt: string | null;
-  }[];
   attempts: readonly { service: string; status: AttemptStatus }[];
   /** Newest first. */
   experiments: readonly Journal[];
-  /** The service's figures over its SLO window (`ControlPlane.reliability()`); absent: since start instead. */
-  window?: ServiceReliabilityView | null;
+  /** The service's figures over its SLO window (`ControlPlane.reliability()`). */
+  window: ServiceReliabilityView;
 }
 
 export function serviceReliability(input: ReliabilityInput): ServiceReliability {
-  const { metrics } = input;
-  const window = input.window ?? null;
-  // The SLO window's figures when the control plane has them; the gateway's counters since it
-  // started only as a fallback (a control plane without recorded traffic).
-  const total = !input.hasGateway ? undefined : window ? window.requests : finite(metrics.requests_total);
-  const failed = !input.hasGateway ? undefined : window ? window.errors : finite(metrics.errors_total);
-  const availability = total !== undefined && total > 0 ? 1 - (failed ?? 0) / total : null;
+  const { metrics, window } = input;
   const windowRequests = input.hasGateway ? finite(metrics.requests) : undefined;
   const errorRate =
     windowRequests !== undefined && windowRequests > 0 ? (finite(metrics.error_rate) ?? null) : null;
 
-  const incidents = input.incidents.filter((incident) => incident.service === input.name);
-  const resolved = incidents.filter((incident) => incident.status === 'resolved' && incident.resolvedAt);
-  const openings = incidents.map((incident) => Date.parse(incident.openedAt)).sort((a, b) => a - b);
-  const gaps = openings.slice(1).map((at, index) => at - openings[index]!);
-
   const attempts = input.attempts.filter((attempt) => attempt.service === input.name);
   const succeeded = attempts.filter((attempt) => attempt.status === 'succeeded').length;
-  const failedAttempts = attempts.filter(
+  const failed = attempts.filter(
     (attempt) => attempt.status === 'failed' || attempt.status === 'escalated',
   ).length;
 
-  const runs = input.experiments.filter((run) => run.target === input.name);
-  const last = runs.find((run) => run.status !== 'running');
+  const last = input.experiments.find((run) => run.target === input.name && run.status !== 'running');
 
   return {
-    availabilityOver: window
-      ? { kind: 'slo-window', windowDays: window.slo?.windowDays ?? DEFAULT_RELIABILITY_WINDOW_DAYS }
-      : { kind: 'since-start' },
-    requestsTotal: total ?? null,
-    errorsTotal: total === undefined ? null : (failed ?? 0),
-    availability,
+    windowDays: window.slo?.windowDays ?? DEFAULT_RELIABILITY_WINDOW_DAYS,
+    requestsTotal: input.hasGateway ? window.requests : null,
+    availability: input.hasGateway ? window.availability : null,
     errorRate,
     windowRequests: windowRequests ?? null,
-    errorBudgetRemaining:
-      input.slo && availability !== null ? 1 - (1 - availability) / (1 - input.slo.target) : null,
-    slo: input.slo,
-    mttrMs: window
-      ? window.mttrMs
-      : mean(resolved.map((incident) => Date.parse(incident.resolvedAt!) - Date.parse(incident.openedAt))),
-    mtbfMs: window ? window.mtbfMs : mean(gaps),
-    burnRate: window ? { ...window.burnRate } : { '1h': null, '6h': null },
-    alerts: window ? { ...window.alerts } : { fast: false, slow: false },
-    incidents: incidents.length,
-    openIncidents: incidents.filter((incident) => incident.status !== 'resolved').length,
-    resolvedIncidents: resolved.length,
+    errorBudgetRemaining: input.hasGateway ? window.errorBudgetRemaining : null,
+    slo: window.slo,
+    mttrMs: window.mttrMs,
+    mtbfMs: window.mtbfMs,
+    incidents: window.incidents,
+    resolvedIncidents: window.resolvedIncidents,
     healing: {
       attempts: attempts.length,
       succeeded,
-      failed: failedAttempts,
-      successRate: succeeded + failedAttempts === 0 ? null : succeeded / (succeeded + failedAttempts),
+      failed,
+      successRate: succeeded + failed === 0 ? null : succeeded / (succeeded + failed),
     },
-    experimentsRun: runs.length,
     lastExperiment: last
       ? {
           id: last.id,
@@ -212,9 +173,4 @@ export function targetChecks(reliability: ServiceReliability): TargetCheck[] {
 
 function finite(value: number | undefined): number | undefined {
   return value !== undefined && Number.isFinite(value) ? value : undefined;
-}
-
-function mean(values: readonly number[]): number | null {
-  const usable = values.filter(Number.isFinite);
-  return usable.length === 0 ? null : usable.reduce((sum, value) => sum + value, 0) / usable.length;
 }

@@ -110,7 +110,9 @@ export async function collectReportData(controlPlane: ControlPlane, now = new Da
   const services: ServiceReport[] = [];
   for (const [name, service] of Object.entries(config.services)) {
     const view = views.get(name);
-    if (!view) continue;
+    const window = windows.services[name];
+    // Both are read from the config the control plane runs: missing only across a config reload.
+    if (!view || !window) continue;
     const probe = service.health.probe;
     services.push({
       name,
@@ -147,11 +149,9 @@ export async function collectReportData(controlPlane: ControlPlane, now = new Da
         name,
         metrics: view.metrics,
         hasGateway: view.gateway !== null,
-        slo: service.slo ?? null,
-        incidents: incidentSummaries,
         attempts,
         experiments,
-        window: windows.services[name] ?? null,
+        window,
       }),
     });
   }

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Journal } from '../chaos/index.ts';
-import type { ServiceView } from '../healing/index.ts';
+import type { ServiceReliabilityView, ServiceView } from '../healing/index.ts';
 import { serviceReliability } from './reliabilityMetrics.ts';
 import type { ReportData, ServiceReport, ServiceSummary } from './reportData.ts';
 import { issuesOf, RECOVERY_CHART, renderReport } from './reportMarkdown.ts';
@@ -66,11 +66,36 @@ function view(name: string, patch: Partial<ServiceView> = {}): ServiceView {
   };
 }
 
+/**
+ * A service's figures over its SLO window as `ControlPlane.reliability()` gives them: by default
+ * 1000 responses, 5 failed (99.5%, half the budget of a 99% SLO), and one incident resolved in 90 s.
+ */
+function window(
+  slo: ServiceSummary['slo'],
+  patch: Partial<ServiceReliabilityView> = {},
+): ServiceReliabilityView {
+  return {
+    availability: 0.995,
+    mttrMs: 90_000,
+    mtbfMs: null,
+    errorBudgetRemaining: slo === null ? null : 0.5,
+    burnRate: { '1h': null, '6h': null },
+    alerts: { fast: false, slow: false },
+    slo,
+    requests: 1000,
+    errors: 5,
+    incidents: 1,
+    resolvedIncidents: 1,
+    ...patch,
+  };
+}
+
 function service(
   name: string,
   data: Pick<ReportData, 'incidents' | 'experiments' | 'healing'>,
   config: ServiceSummary,
   live: ServiceView,
+  figures: ServiceReliabilityView,
 ): ServiceReport {
   return {
     name,
@@ -80,10 +105,9 @@ function service(
       name,
       metrics: live.metrics,
       hasGateway: live.gateway !== null,
-      slo: config.slo,
-      incidents: data.incidents,
       attempts: data.healing.attempts,
       experiments: data.experiments,
+      window: figures,
     }),
   };
 }
@@ -137,8 +161,21 @@ function sampleData(): ReportData {
     tokenRequired: true,
     ...base,
     services: [
-      service('api', base, summary(), view('api')),
-      service('worker', base, workerConfig, view('worker', { gateway: null, metrics: {}, replicas: [] })),
+      service('api', base, summary(), view('api'), window(summary().slo)),
+      service(
+        'worker',
+        base,
+        workerConfig,
+        view('worker', { gateway: null, metrics: {}, replicas: [] }),
+        window(null, {
+          availability: null,
+          mttrMs: null,
+          requests: 0,
+          errors: 0,
+          incidents: 0,
+          resolvedIncidents: 0,
+        }),
+      ),
     ],
     breakers: {
       aggregate: {
@@ -269,12 +306,7 @@ describe('renderReport', () => {
   it('shows each metric against its target, with ✅, ❌ or — and "no SLO set"', () => {
     const { markdown } = renderReport(sampleData(), link);
     const api = tableAfter(markdown, '## Metrics against targets').map(cells);
-    assert.deepEqual(api[2], [
-      'Availability (since rebound up started)',
-      '99.5% of 1,000 responses',
-      '≥ 99%',
-      '✅',
-    ]);
+    assert.deepEqual(api[2], ['Availability (30-day SLO window)', '99.5% of 1,000 responses', '≥ 99%', '✅']);
     assert.deepEqual(api[3], ['Error budget remaining', '50%', '≥ 0%', '✅']);
     assert.deepEqual(api[4], ['Error rate (gateway window)', '0% of 40 requests', '≤ 1%', '✅']);
     assert.deepEqual(api[6], [
@@ -285,12 +317,7 @@ describe('renderReport', () => {
     ]);
     assert.deepEqual(api[8], ['Recovery in its last experiment', '2.6 s', '≤ 2 s', '❌']);
     const workerRows = tableAfter(markdown, '### worker').map(cells);
-    assert.deepEqual(workerRows[2], [
-      'Availability (since rebound up started)',
-      'no gateway',
-      'no SLO set',
-      '—',
-    ]);
+    assert.deepEqual(workerRows[2], ['Availability (30-day SLO window)', 'no gateway', 'no SLO set', '—']);
     assert.match(markdown, /\*\*over the service's SLO window\*\*/);
   });
 
@@ -302,22 +329,21 @@ describe('renderReport', () => {
       name: api.name,
       metrics: api.view.metrics,
       hasGateway: true,
-      slo: api.config.slo,
-      incidents: data.incidents,
       attempts: data.healing.attempts,
       experiments: data.experiments,
-      window: {
-        availability: 0.999,
-        mttrMs: null,
-        mtbfMs: null,
-        errorBudgetRemaining: 0.9,
-        burnRate: { '1h': 0.1, '6h': 0.1 },
-        alerts: { fast: false, slow: false },
-        slo: { target: 0.99, windowDays: 7 },
-        requests: 2000,
-        errors: 2,
-        incidents: 0,
-      },
+      window: window(
+        { target: 0.99, windowDays: 7 },
+        {
+          availability: 0.999,
+          mttrMs: null,
+          errorBudgetRemaining: 0.9,
+          burnRate: { '1h': 0.1, '6h': 0.1 },
+          requests: 2000,
+          errors: 2,
+          incidents: 0,
+          resolvedIncidents: 0,
+        },
+      ),
     });
     const { markdown } = renderReport(data, link);
     const rows = tableAfter(markdown, '## Metrics against targets').map(cells);

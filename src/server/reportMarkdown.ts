@@ -3,7 +3,7 @@
 // runbook per service, with SVG charts of recovery times. Deterministic for given data.
 
 import type { Journal } from '../chaos/index.ts';
-import type { ReportData, ServiceReport } from './reportData.ts';
+import { REPORT_EXPERIMENTS_LIMIT, type ReportData, type ServiceReport } from './reportData.ts';
 import {
   code,
   formatCount,
@@ -133,7 +133,7 @@ function experimentsSection(data: ReportData, image: string): string {
   ]);
   return [
     '## Experiments run',
-    `Newest first${data.experiments.length >= 100 ? ' (the newest 100)' : ''}. The hypothesis is confirmed when the steady state held again after the faults; recovery is timed from the end of the last fault until then.`,
+    `Newest first${data.experiments.length >= REPORT_EXPERIMENTS_LIMIT ? ` (the newest ${REPORT_EXPERIMENTS_LIMIT})` : ''}. The hypothesis is confirmed when the steady state held again after the faults; recovery is timed from the end of the last fault until then.`,
     table(
       [
         'Started',
@@ -202,9 +202,7 @@ function metricRow(service: ServiceReport, check: TargetCheck): string[] {
   switch (check.metric) {
     case 'availability':
       return [
-        reliability.availabilityOver.kind === 'slo-window'
-          ? `Availability (${reliability.availabilityOver.windowDays}-day SLO window)`
-          : 'Availability (since rebound up started)',
+        `Availability (${reliability.windowDays}-day SLO window)`,
         !hasGateway
           ? 'no gateway'
           : check.value === null
@@ -314,13 +312,16 @@ function recoveryChart(experiments: readonly Journal[]): string {
 function resolutionChart(services: readonly ServiceReport[]): string {
   const items: BarChartItem[] = services
     .filter((service) => service.reliability.incidents > 0)
-    .map((service) => ({
-      label: service.name,
-      value: service.reliability.mttrMs,
-      limit: REPORT_TARGETS.mttrMs,
-      met: service.reliability.mttrMs === null ? null : service.reliability.mttrMs <= REPORT_TARGETS.mttrMs,
-      note: 'no incident resolved yet',
-    }));
+    .map((service) => {
+      const mttr = targetChecks(service.reliability).find((check) => check.metric === 'mttr')!;
+      return {
+        label: service.name,
+        value: mttr.value,
+        limit: mttr.target,
+        met: mttr.met,
+        note: 'no incident resolved yet',
+      };
+    });
   return barChart({
     title: RESOLUTION_CHART.title,
     items,

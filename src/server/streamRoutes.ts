@@ -6,12 +6,17 @@
 import type { ControlPlane } from '../healing/index.ts';
 import { type Clock, systemClock } from '../policies/index.ts';
 import type { Route } from './apiTypes.ts';
-import { transitionsOf } from './breakerTransitions.ts';
+import { type BreakerTransitions, breakerTransitions } from './breakerTransitions.ts';
 
 export interface StreamOptions {
   /** Between two snapshots; default 1000. */
   readonly intervalMs?: number;
   readonly clock?: Clock;
+  /**
+   * The breaker transitions the snapshots count, shared with `GET /api/circuit-breakers/transitions`;
+   * default: the routes keep their own from when they are built.
+   */
+  readonly transitions?: BreakerTransitions;
 }
 
 export const STREAM_INTERVAL_MS = 1_000;
@@ -36,7 +41,7 @@ export function streamRoutes(controlPlane: ControlPlane, options: StreamOptions 
   const intervalMs = options.intervalMs ?? STREAM_INTERVAL_MS;
   const clock = options.clock ?? systemClock;
   // Recording starts with the routes, not with the first client.
-  transitionsOf(controlPlane.breakers);
+  const transitions = options.transitions ?? breakerTransitions(controlPlane.breakers);
   let healing: { stats: Promise<StreamSnapshot['healingStats']>; at: number } | undefined;
   const healingStats = (): Promise<StreamSnapshot['healingStats']> => {
     const now = clock.now();
@@ -67,7 +72,7 @@ export function streamRoutes(controlPlane: ControlPlane, options: StreamOptions 
             if (stopped) return;
             try {
               write(
-                `event: snapshot\ndata: ${JSON.stringify(await snapshot(controlPlane, clock, healingStats))}\n\n`,
+                `event: snapshot\ndata: ${JSON.stringify(await snapshot(controlPlane, transitions, clock, healingStats))}\n\n`,
               );
             } catch (error) {
               // The store is closing or failing: say so on the stream rather than end it silently.
@@ -92,6 +97,7 @@ export function streamRoutes(controlPlane: ControlPlane, options: StreamOptions 
 
 export async function snapshot(
   controlPlane: ControlPlane,
+  transitions: BreakerTransitions,
   clock: Clock = systemClock,
   healingStats: () => Promise<StreamSnapshot['healingStats']> = () => controlPlane.healingStats(),
 ): Promise<StreamSnapshot> {
@@ -99,7 +105,7 @@ export async function snapshot(
     services: controlPlane.services(),
     breakers: controlPlane.breakers.health(),
     healingStats: await healingStats(),
-    breakerTransitions: transitionsOf(controlPlane.breakers).total,
+    breakerTransitions: transitions.total,
     at: new Date(clock.now()).toISOString(),
   };
 }

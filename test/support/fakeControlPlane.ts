@@ -16,6 +16,7 @@ import {
   NotFoundError,
   parseConfig,
   type ReboundConfig,
+  readMinutes,
   reliabilityOf,
   type ServiceView,
   UnknownServiceError,
@@ -369,12 +370,12 @@ export function fakeControlPlane(): FakeControlPlane {
         {
           'payment-api': {
             slo: { target: 0.5, windowDays: 30 },
-            minutes: [{ at: FAKE_NOW - 10 * 60_000, requests: 1000, errors: 250 }],
+            traffic: readMinutes([{ at: FAKE_NOW - 10 * 60_000, requests: 1000, errors: 250 }], FAKE_NOW),
             incidents: [],
           },
           database: {
             slo: null,
-            minutes: [],
+            traffic: readMinutes([], FAKE_NOW),
             incidents: incidents.map((incident) => ({
               openedAt: Date.parse(incident.openedAt),
               resolvedAt: null,

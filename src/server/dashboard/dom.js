@@ -21,6 +21,16 @@ export function h(tag, attributes = {}, ...children) {
   return element;
 }
 
+/** `table(['Name', 'State'], tbody, { class: 'services' })`: a table with one row of headings. */
+export function table(headings, body, attributes = {}) {
+  return h(
+    'table',
+    attributes,
+    h('thead', {}, h('tr', {}, ...headings.map((heading) => h('th', {}, heading)))),
+    body,
+  );
+}
+
 export function link(href, text) {
   return h('a', { href, 'data-link': true }, text);
 }

@@ -2,7 +2,7 @@
 // failure rate of each kind and of every circuit, the recent state transitions (newest first), and
 // reset buttons (one circuit, or all).
 
-import { badge, gauge, h, percent, time } from '../dom.js';
+import { badge, gauge, h, percent, table, time } from '../dom.js';
 
 const STATES = [
   ['closed', 'closedCircuits'],
@@ -10,10 +10,6 @@ const STATES = [
   ['open', 'openCircuits'],
   ['isolated', 'isolatedCircuits'],
 ];
-
-function table(headings, body) {
-  return h('table', {}, h('thead', {}, h('tr', {}, ...headings.map((t) => h('th', {}, t)))), body);
-}
 
 function failureRate(failures, successes) {
   const calls = failures + successes;

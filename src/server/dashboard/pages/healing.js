@@ -1,7 +1,7 @@
 // The healing log: every attempt (policy, operator or supervisor) with its actions and outcome, and
 // the success rate and mean recovery time; refreshed every few live updates.
 
-import { badge, h, ms, percent, time } from '../dom.js';
+import { badge, h, ms, percent, table, time } from '../dom.js';
 
 const REFRESH_EVERY = 5;
 
@@ -11,22 +11,7 @@ export function healingPage(root, { api, showError }) {
   root.append(
     h('h1', {}, 'Healing'),
     stats,
-    h(
-      'table',
-      {},
-      h(
-        'thead',
-        {},
-        h(
-          'tr',
-          {},
-          ...['Started', 'Service', 'Source', 'Policy', 'Actions', 'Status', 'Outcome'].map((t) =>
-            h('th', {}, t),
-          ),
-        ),
-      ),
-      rows,
-    ),
+    table(['Started', 'Service', 'Source', 'Policy', 'Actions', 'Status', 'Outcome'], rows),
   );
   let updates = 0;
   let loading = false;

@@ -1,28 +1,13 @@
 // Incidents: the list (newest first as the API answers), and one incident with its timeline and
 // the operator's buttons: acknowledge, resolve, add a note.
 
-import { badge, h, link, time } from '../dom.js';
+import { badge, h, link, table, time } from '../dom.js';
 
 export function incidentsPage(root, { api, showError }) {
   const rows = h('tbody');
   root.append(
     h('h1', {}, 'Incidents'),
-    h(
-      'table',
-      {},
-      h(
-        'thead',
-        {},
-        h(
-          'tr',
-          {},
-          ...['Opened', 'Service', 'Severity', 'Status', 'Title', 'Resolved', 'Acknowledged'].map((t) =>
-            h('th', {}, t),
-          ),
-        ),
-      ),
-      rows,
-    ),
+    table(['Opened', 'Service', 'Severity', 'Status', 'Title', 'Resolved', 'Acknowledged'], rows),
   );
   let updates = 0;
   const load = () =>

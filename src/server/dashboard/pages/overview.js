@@ -1,7 +1,7 @@
 // The overview: every service with its state, replicas and key figures, and an overall health gauge
 // (the share of services healthy or degraded), redrawn from each live snapshot.
 
-import { badge, gauge, h, link, ms, percent, perSecond } from '../dom.js';
+import { badge, gauge, h, link, ms, percent, perSecond, table } from '../dom.js';
 
 const UP = new Set(['healthy', 'degraded']);
 
@@ -11,22 +11,9 @@ export function overviewPage(root) {
   root.append(
     h('h1', {}, 'Services'),
     summary,
-    h(
-      'table',
-      { class: 'services' },
-      h(
-        'thead',
-        {},
-        h(
-          'tr',
-          {},
-          ...['Service', 'State', 'Replicas', 'Processes', 'p99', 'Error rate', 'Throughput'].map((title) =>
-            h('th', {}, title),
-          ),
-        ),
-      ),
-      rows,
-    ),
+    table(['Service', 'State', 'Replicas', 'Processes', 'p99', 'Error rate', 'Throughput'], rows, {
+      class: 'services',
+    }),
   );
   return {
     update({ services, healingStats }) {

@@ -4,7 +4,7 @@
 
 /* global window, ResizeObserver */
 
-import { badge, h, link, ms, percent, perSecond, time } from '../dom.js';
+import { badge, h, link, ms, percent, perSecond, table, time } from '../dom.js';
 
 const CHARTS = [
   {
@@ -90,16 +90,7 @@ export function servicePage(root, { params, state, act, api, showError }) {
     charts,
     autoscaling,
     h('h2', {}, 'Replicas'),
-    h(
-      'table',
-      { class: 'replicas' },
-      h(
-        'thead',
-        {},
-        h('tr', {}, ...['Replica', 'pid', 'Port', 'State', 'Restarts', 'Started'].map((t) => h('th', {}, t))),
-      ),
-      rows,
-    ),
+    table(['Replica', 'pid', 'Port', 'State', 'Restarts', 'Started'], rows, { class: 'replicas' }),
   );
 
   const plots = window.uPlot ? CHARTS.map((chart) => makeChart(chart, charts)) : [];
@@ -174,10 +165,8 @@ function showAutoscaling(section, service, attempts) {
     ),
     decisions.length === 0
       ? h('p', { class: 'empty' }, 'No scaling decision yet.')
-      : h(
-          'table',
-          { class: 'decisions' },
-          h('thead', {}, h('tr', {}, h('th', {}, 'When'), h('th', {}, 'Decision'))),
+      : table(
+          ['When', 'Decision'],
           h(
             'tbody',
             {},
@@ -190,6 +179,7 @@ function showAutoscaling(section, service, attempts) {
               ),
             ),
           ),
+          { class: 'decisions' },
         ),
   );
 }
