@@ -11,7 +11,16 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { ensureTools, which } from '../scripts/debian.ts';
-import { freePort, reboundUp, root, type RunningRebound, stopStarted } from './support/reboundUp.ts';
+import {
+  freePort,
+  healthyPids,
+  reboundUp,
+  replicas,
+  root,
+  type RunningRebound,
+  stopStarted,
+} from './support/reboundUp.ts';
+import { steadyTraffic, type Traffic } from './support/traffic.ts';
 import { until } from './support/waiting.ts';
 
 const ARTIFACTS = join(root, 'test-artifacts', 'dashboard');
@@ -62,25 +71,10 @@ const PAGES: Record<string, string> = {
   chaos: '/chaos',
 };
 
-interface Replica {
-  pid?: number;
-  state: string;
-}
-
 let browser: Browser;
 let rebound: RunningRebound;
-let trafficRunning = true;
-
 /** Requests through the gateway until the tests end, so that the charts have something to show. */
-async function traffic(port: number): Promise<void> {
-  while (trafficRunning) {
-    await fetch(`http://127.0.0.1:${port}/`).then(
-      (response) => response.arrayBuffer(),
-      () => undefined,
-    );
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+let traffic: Traffic | undefined;
 
 /** A page that records console errors, uncaught exceptions and failed requests. */
 async function openPage(): Promise<{ page: Page; problems: string[] }> {
@@ -101,11 +95,6 @@ async function openPage(): Promise<{ page: Page; problems: string[] }> {
   return { page, problems };
 }
 
-async function healthyPids(): Promise<number[]> {
-  const { body } = await rebound.api('/api/services/web');
-  return (body.replicas as Replica[]).filter((r) => r.state === 'healthy' && r.pid).map((r) => r.pid!);
-}
-
 interface Health {
   kinds: Record<string, Record<string, { state: string }> | undefined>;
 }
@@ -121,12 +110,12 @@ describe('dashboard in a browser', { timeout: 60_000 }, () => {
     browser = await chromium.launch({ executablePath: which('chromium')!, args: ['--no-sandbox'] });
     const gatewayPort = await freePort();
     rebound = await reboundUp(config(gatewayPort));
-    await until(async () => (await healthyPids()).length === 2, 'two healthy replicas', 15_000);
-    void traffic(gatewayPort);
+    await until(async () => (await healthyPids(rebound, 'web')).length === 2, 'two healthy replicas', 15_000);
+    traffic = steadyTraffic(gatewayPort, { clients: 1, pauseMs: 20 });
     mkdirSync(ARTIFACTS, { recursive: true });
   });
   after(async () => {
-    trafficRunning = false;
+    await traffic?.stop();
     await browser?.close();
     await stopStarted();
   });
@@ -150,7 +139,7 @@ describe('dashboard in a browser', { timeout: 60_000 }, () => {
     const { page, problems } = await openPage();
     await page.goto(rebound.url);
     const pids = page.locator('tr[data-service="web"] .pids');
-    const [victim] = await healthyPids();
+    const [victim] = await healthyPids(rebound, 'web');
     await until(
       async () => (await pids.innerText()).includes(String(victim)),
       'the pid on the overview',
@@ -174,8 +163,12 @@ describe('dashboard in a browser', { timeout: 60_000 }, () => {
   });
 
   it('restarts the service when Restart is pressed on its page', async () => {
-    await until(async () => (await healthyPids()).length === 2, 'two healthy replicas again', 10_000);
-    const before = await healthyPids();
+    await until(
+      async () => (await healthyPids(rebound, 'web')).length === 2,
+      'two healthy replicas again',
+      10_000,
+    );
+    const before = await healthyPids(rebound, 'web');
     const { page, problems } = await openPage();
     await page.goto(`${rebound.url}/services/web`);
     await page.locator('tr[data-replica]').first().waitFor();
@@ -184,13 +177,13 @@ describe('dashboard in a browser', { timeout: 60_000 }, () => {
     assert.match(await page.locator('.status').innerText(), /Restart succeeded/);
     await until(
       async () => {
-        const after = await healthyPids();
+        const after = await healthyPids(rebound, 'web');
         return after.length === 2 && after.every((pid) => !before.includes(pid));
       },
       'two new healthy replicas',
       10_000,
     );
-    const restarted = await healthyPids();
+    const restarted = await healthyPids(rebound, 'web');
     process.stderr.write(
       `dashboard: restart replaced pids ${before.join(', ')} with ${restarted.join(', ')}\n`,
     );
@@ -209,8 +202,12 @@ describe('dashboard in a browser', { timeout: 60_000 }, () => {
   });
 
   it('lists the incident a crash opened, and shows its timeline', async () => {
-    await until(async () => (await healthyPids()).length === 2, 'two healthy replicas again', 10_000);
-    const [victim] = await healthyPids();
+    await until(
+      async () => (await healthyPids(rebound, 'web')).length === 2,
+      'two healthy replicas again',
+      10_000,
+    );
+    const [victim] = await healthyPids(rebound, 'web');
     process.kill(victim!, 'SIGKILL');
     await until(
       async () => {
@@ -245,8 +242,7 @@ describe('dashboard in a browser', { timeout: 60_000 }, () => {
     await page.click('#scale');
     await page.locator('.status', { hasText: /Scale (succeeded|failed)/ }).waitFor({ timeout: 15_000 });
     assert.match(await page.locator('.status').innerText(), /Scale succeeded/);
-    const { body } = await rebound.api('/api/services/web');
-    assert.equal((body.replicas as Replica[]).length, 3);
+    assert.equal((await replicas(rebound, 'web')).length, 3);
     await page.locator('tr[data-replica]').nth(2).waitFor({ timeout: 3_000 });
     await page.screenshot({ path: join(ARTIFACTS, 'service-scaled.png'), fullPage: true });
     assert.deepEqual(problems, []);

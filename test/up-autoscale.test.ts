@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { freePort, reboundUp, stopStarted } from './support/reboundUp.ts';
+import { freePort, reboundUp, stopStarted, untilHealthy } from './support/reboundUp.ts';
 import { steadyTraffic } from './support/traffic.ts';
 import { until } from './support/waiting.ts';
 
@@ -46,11 +46,7 @@ describe('rebound up: autoscaling', () => {
     const rebound = await reboundUp(config(gatewayPort));
     const replicas = async () =>
       ((await rebound.api('/api/services/web')).body.replicas as { state: string }[]).length;
-    await until(
-      async () => (await rebound.api('/api/services/web')).body.state === 'healthy',
-      'web up',
-      15_000,
-    );
+    await untilHealthy(rebound, 'web');
     assert.equal(await replicas(), 1);
 
     // 8 clients on 300 ms answers: about 8 in flight, 4 per replica at 2 replicas, 2 at 4.

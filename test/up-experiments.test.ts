@@ -6,7 +6,14 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { freePort, reboundUp, type RunningRebound, runCli, stopStarted } from './support/reboundUp.ts';
+import {
+  freePort,
+  reboundUp,
+  type RunningRebound,
+  runCli,
+  stopStarted,
+  untilHealthy,
+} from './support/reboundUp.ts';
 import { until } from './support/waiting.ts';
 
 after(stopStarted);
@@ -30,11 +37,7 @@ policies: []
 `,
     { directory: again?.directory },
   );
-  await until(
-    async () => (await rebound.api('/api/services/web')).body.state === 'healthy',
-    'web healthy',
-    15_000,
-  );
+  await untilHealthy(rebound, 'web');
   return { rebound, gatewayPort };
 }
 

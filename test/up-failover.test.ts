@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { incidentsWithTimelines } from './support/incidents.ts';
-import { freePort, reboundUp, stopStarted } from './support/reboundUp.ts';
+import { freePort, reboundUp, stopStarted, untilHealthy } from './support/reboundUp.ts';
 import { until } from './support/waiting.ts';
 
 after(stopStarted);
@@ -35,14 +35,7 @@ policies:
 `);
     const pidOf = async (service: string) =>
       (await rebound.api(`/api/services/${service}`)).body.replicas[0].pid;
-    await until(
-      async () =>
-        (await rebound.api('/api/services')).body.services.every(
-          (s: { state: string }) => s.state === 'healthy',
-        ),
-      'both healthy',
-      15_000,
-    );
+    await untilHealthy(rebound);
     const [primaryPid, backupPid] = [await pidOf('primary'), await pidOf('backup')];
     const answeredBy = async () =>
       ((await (await fetch(`http://127.0.0.1:${primaryPort}/`)).json()) as { pid: number }).pid;

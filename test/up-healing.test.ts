@@ -5,35 +5,14 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { incidentsWithTimelines } from './support/incidents.ts';
-import { freePort, reboundUp, type RunningRebound, stopStarted } from './support/reboundUp.ts';
+import { freePort, reboundUp, type RunningRebound, stopStarted, untilHealthy } from './support/reboundUp.ts';
+import { steadyTraffic } from './support/traffic.ts';
 import { until } from './support/waiting.ts';
-
-interface Received {
-  path: string;
-  body: any;
-}
-
-/** A real HTTP server standing in for PagerDuty / a webhook receiver: answers 202, keeps every body. */
-async function receiver(): Promise<{ port: number; received: Received[]; server: Server }> {
-  const received: Received[] = [];
-  const server = createServer((request: IncomingMessage, response) => {
-    let text = '';
-    request.setEncoding('utf8');
-    request.on('data', (chunk: string) => (text += chunk));
-    request.on('end', () => {
-      received.push({ path: request.url ?? '', body: JSON.parse(text || 'null') });
-      response.writeHead(202, { 'content-type': 'application/json' });
-      response.end('{"status":"success","message":"Event processed"}');
-    });
-  });
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  return { port: (server.address() as { port: number }).port, received, server };
-}
+import { startWebhookReceiver, type WebhookReceiver } from './support/webhookReceiver.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 after(async () => {
@@ -55,11 +34,16 @@ async function attempts(rebound: RunningRebound): Promise<any[]> {
   return (await rebound.api('/api/healing?limit=100')).body.attempts;
 }
 
+/** The JSON bodies a webhook receiver was sent, in arrival order. */
+function bodies(receiver: WebhookReceiver): any[] {
+  return receiver.received.map((request) => request.body);
+}
+
 describe('rebound up: healing by policy', () => {
   it('answers a latency spike with the Critical Latency Spike policy, verified, and holds the page back', async () => {
     const gatewayPort = await freePort();
-    const pager = await receiver();
-    cleanups.push(() => void pager.server.close());
+    const pager = await startWebhookReceiver();
+    cleanups.push(() => pager.close());
     const rebound = await reboundUp(`store: sqlite:\${DIR}/state.db
 server: { port: \${API_PORT} }
 services:${web(gatewayPort)}
@@ -76,31 +60,14 @@ policies:
 escalation: [{ webhook: { url: "http://127.0.0.1:${pager.port}/hook", format: generic } }]
 incidents: { resolveAfterMs: 1000 }
 `);
-    await until(
-      async () => (await rebound.api('/api/services/web')).body.state === 'healthy',
-      'web healthy',
-      15_000,
-    );
+    await untilHealthy(rebound, 'web');
     const replicas = (await rebound.api('/api/services/web')).body.replicas as { port: number }[];
     for (const replica of replicas) {
       const response = await fetch(`http://127.0.0.1:${replica.port}/admin/slow?ms=700`, { method: 'POST' });
       assert.equal(response.status, 200);
     }
-    let sending = true;
-    const traffic = (async () => {
-      while (sending)
-        await fetch(`http://127.0.0.1:${gatewayPort}/`).then(
-          (r) => r.arrayBuffer(),
-          () => undefined,
-        );
-    })();
-    const traffic2 = (async () => {
-      while (sending)
-        await fetch(`http://127.0.0.1:${gatewayPort}/`).then(
-          (r) => r.arrayBuffer(),
-          () => undefined,
-        );
-    })();
+    const traffic = steadyTraffic(gatewayPort);
+    cleanups.push(() => traffic.stop());
 
     await until(
       async () =>
@@ -110,8 +77,7 @@ incidents: { resolveAfterMs: 1000 }
       'the policy attempt finished',
       40_000,
     );
-    sending = false;
-    await Promise.all([traffic, traffic2]);
+    await traffic.stop();
     const attempt = (await attempts(rebound)).find((a) => a.policy === 'Critical Latency Spike');
     assert.equal(attempt.status, 'succeeded', attempt.outcome);
     assert.equal(attempt.verified, true);
@@ -129,18 +95,18 @@ incidents: { resolveAfterMs: 1000 }
         (a) => a.policy === 'Moderate Latency' && a.startedAt < attempt.startedAt,
       ),
     );
-    const triggered = () => pager.received.filter((r) => r.body.action === 'trigger');
+    const triggered = () => bodies(pager).filter((body) => body.action === 'trigger');
     assert.deepEqual(triggered(), [], 'the page was held back: the healing worked');
     const incidents = JSON.stringify(await incidentsWithTimelines(rebound));
     assert.match(incidents, /page not sent \(healing worked\)/);
 
     // Its page was held back, so once the incident resolves a 'resolved' notification says so.
     await until(
-      () => pager.received.some((r) => r.body.action === 'resolve'),
+      () => bodies(pager).some((body) => body.action === 'resolve'),
       'the resolved notification',
       20_000,
     );
-    const resolved = pager.received.find((r) => r.body.action === 'resolve')!.body;
+    const resolved = bodies(pager).find((body) => body.action === 'resolve');
     assert.equal(resolved.service, 'web');
     assert.match(
       resolved.summary,
@@ -159,8 +125,8 @@ incidents: { resolveAfterMs: 1000 }
   });
 
   it('skips a policy in cooldown for the next one, and refuses actions over the rate limit (then pages)', async () => {
-    const pager = await receiver();
-    cleanups.push(() => void pager.server.close());
+    const pager = await startWebhookReceiver();
+    cleanups.push(() => pager.close());
     const rebound = await reboundUp(`store: sqlite:\${DIR}/state.db
 server: { port: \${API_PORT} }
 services:
@@ -185,11 +151,7 @@ escalation: [{ webhook: { url: "http://127.0.0.1:${pager.port}/hook", format: ge
 incidents:
   severity: [{ when: [{ metric: memory_util, op: gt, value: 0.85 }], level: critical }]
 `);
-    await until(
-      async () => (await rebound.api('/api/services/worker')).body.state === 'healthy',
-      'worker healthy',
-      15_000,
-    );
+    await untilHealthy(rebound, 'worker');
     const hot = { service: 'worker', metrics: { cpu_util: 0.95, memory_util: 0.9 } };
     const cool = { service: 'worker', metrics: { cpu_util: 0.2, memory_util: 0.3 } };
 
@@ -224,9 +186,9 @@ incidents:
     );
     assert.match(second.actions[1].message, /rate limit/);
     assert.ok(['failed', 'escalated'].includes(second.status));
-    await until(() => pager.received.length > 0, 'a page for the failed healing');
+    await pager.waitFor(1);
     // The page says what was already tried on the incident, so that nobody repeats it.
-    const page = pager.received[0]!.body;
+    const [page] = bodies(pager);
     assert.match(page.summary, /worker: automatic healing failed .*; already tried: /);
     assert.ok(
       page.tried.some((line: string) =>
@@ -254,8 +216,8 @@ incidents:
   });
 
   it('declares a crash-looping service critical and pages in PagerDuty Events API v2 form', async () => {
-    const pagerduty = await receiver();
-    cleanups.push(() => void pagerduty.server.close());
+    const pagerduty = await startWebhookReceiver();
+    cleanups.push(() => pagerduty.close());
     const rebound = await reboundUp(
       `store: sqlite:\${DIR}/state.db
 server: { port: \${API_PORT} }
@@ -273,9 +235,9 @@ escalation: [{ webhook: { url: "http://127.0.0.1:${pagerduty.port}/v2/enqueue", 
       'crashy critical',
       20_000,
     );
-    await until(() => pagerduty.received.length > 0, 'the page', 10_000);
-    const { path, body } = pagerduty.received[0]!;
-    assert.equal(path, '/v2/enqueue');
+    await pagerduty.waitFor(1);
+    assert.equal(pagerduty.received[0]!.path, '/v2/enqueue');
+    const [body] = bodies(pagerduty);
     assert.equal(body.routing_key, 'R0UT1NGKEY0123456789012345678901');
     assert.equal(body.event_action, 'trigger');
     assert.equal(typeof body.dedup_key, 'string');
@@ -369,11 +331,7 @@ server: { port: \${API_PORT} }
 services:${web(gatewayPort)}
 policies: []
 `);
-    await until(
-      async () => (await rebound.api('/api/services/web')).body.state === 'healthy',
-      'web healthy',
-      15_000,
-    );
+    await untilHealthy(rebound, 'web');
     for (let i = 0; i < 20; i++) await fetch(`http://127.0.0.1:${gatewayPort}/`).then((r) => r.arrayBuffer());
     const { status, body } = await rebound.api('/metrics');
     assert.equal(status, 200);

@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { freePort, reboundUp, type RunningRebound, stopStarted } from './support/reboundUp.ts';
+import { freePort, reboundUp, type RunningRebound, stopStarted, untilHealthy } from './support/reboundUp.ts';
 import { steadyTraffic } from './support/traffic.ts';
 import { until } from './support/waiting.ts';
 import { startWebhookReceiver } from './support/webhookReceiver.ts';
@@ -60,14 +60,7 @@ services:
 groups:
   shop: { shed: [recommendations], restoreAfterMs: 2000 }
 `);
-    await until(
-      async () =>
-        (await rebound.api('/api/services')).body.services.every(
-          (s: { state: string }) => s.state === 'healthy',
-        ),
-      'both healthy',
-      15_000,
-    );
+    await untilHealthy(rebound);
     const shape = (await controllers(rebound)).map((c) => [c.name, c.level, c.parent, c.children]);
     assert.deepEqual(shape, [
       ['global', 'global', null, ['group:shop']],
@@ -145,11 +138,7 @@ policies:
 escalation: [{ webhook: { url: "${pager.origin}/hook", format: generic } }]
 `;
     const rebound = await reboundUp(config);
-    await until(
-      async () => (await rebound.api('/api/services/worker')).body.state === 'healthy',
-      'worker healthy',
-      15_000,
-    );
+    await untilHealthy(rebound, 'worker');
     const pidBefore = (await rebound.api('/api/services/worker')).body.replicas[0].pid;
     await rebound.api('/api/events', { body: { service: 'worker', metrics: { cpu_util: 0.95 } } });
 

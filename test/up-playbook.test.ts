@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { freePort, reboundUp, type RunningRebound, stopStarted } from './support/reboundUp.ts';
+import { freePort, reboundUp, type RunningRebound, stopStarted, untilHealthy } from './support/reboundUp.ts';
 import { until } from './support/waiting.ts';
 
 after(stopStarted);
@@ -69,11 +69,7 @@ describe('rebound up: the incident playbook', () => {
   it('resumes a playbook after a kill -9 mid-incident, without running its action twice', async () => {
     const gatewayPort = await freePort();
     const first = await reboundUp(config(gatewayPort));
-    await until(
-      async () => (await first.api('/api/services/web')).body.state === 'healthy',
-      'web healthy',
-      15_000,
-    );
+    await untilHealthy(first, 'web');
     const posted = await first.api('/api/alerts/alertmanager', { body: firingAlert() });
     assert.equal(posted.status, 202, JSON.stringify(posted.body));
 

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { freePort, reboundUp, type RunningRebound, stopStarted } from './support/reboundUp.ts';
+import { freePort, reboundUp, type RunningRebound, stopStarted, untilHealthy } from './support/reboundUp.ts';
 import { until } from './support/waiting.ts';
 
 after(stopStarted);
@@ -55,11 +55,7 @@ services:
 policies: []
 `;
     const first = await reboundUp(config, { directory });
-    await until(
-      async () => (await first.api('/api/services/web')).body.state === 'healthy',
-      'web healthy',
-      15_000,
-    );
+    await untilHealthy(first, 'web');
     // 36 good answers and 4 failed (10%: below the breaker's 50% trip rate, so all reach the service).
     await send(gatewayPort, '/', 36, 200);
     await send(gatewayPort, '/fail', 4, 500);
@@ -98,11 +94,7 @@ policies: []
     // The same directory, so the same store: the 40 responses are still counted; 10 more good ones
     // make 50 with 4 failed: 1 − 4/50 = 0.92.
     const second = await reboundUp(config, { directory });
-    await until(
-      async () => (await second.api('/api/services/web')).body.state === 'healthy',
-      'web healthy again',
-      15_000,
-    );
+    await untilHealthy(second, 'web');
     view = await webReliability(second);
     assert.equal(view.services.web.requests, 40, 'kept across the restart');
     assert.equal(view.services.web.errors, 4);

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { freePort, reboundUp, runCli, stopStarted } from './support/reboundUp.ts';
+import { freePort, reboundUp, runCli, stopStarted, untilHealthy } from './support/reboundUp.ts';
 import { until } from './support/waiting.ts';
 
 after(stopStarted);
@@ -37,11 +37,7 @@ services:
     slo: { target: 0.99 }
 policies: []
 `);
-    await until(
-      async () => (await rebound.api('/api/services/web')).body.state === 'healthy',
-      'web healthy',
-      15_000,
-    );
+    await untilHealthy(rebound, 'web');
 
     const sent = 60;
     for (let request = 0; request < sent; request++) {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { freePort, reboundUp, stopStarted } from './support/reboundUp.ts';
+import { freePort, reboundUp, stopStarted, untilHealthy } from './support/reboundUp.ts';
 import { steadyTraffic } from './support/traffic.ts';
 import { until } from './support/waiting.ts';
 
@@ -37,7 +37,7 @@ describe('rebound up: rollouts', () => {
     const gatewayPort = await freePort();
     const rebound = await reboundUp(config(gatewayPort, '{ RELEASE: "1" }'));
     const web = async () => (await rebound.api('/api/services/web')).body;
-    await until(async () => (await web()).state === 'healthy', 'web healthy', 15_000);
+    await untilHealthy(rebound, 'web');
     assert.equal((await web()).revision, 1);
 
     const traffic = steadyTraffic(gatewayPort);

@@ -6,17 +6,9 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { isAlive as alive } from '../src/healing/processes.ts';
 import { incidentsWithTimelines } from './support/incidents.ts';
-import { freePort, reboundUp, type RunningRebound, stopStarted } from './support/reboundUp.ts';
+import { freePort, healthyPids, reboundUp, replicas, stopStarted } from './support/reboundUp.ts';
 import { steadyTraffic } from './support/traffic.ts';
 import { until } from './support/waiting.ts';
-
-interface Replica {
-  id: string;
-  pid?: number;
-  port: number;
-  state: string;
-  restarts: number;
-}
 
 function webService(gatewayPort: number, extra = ''): string {
   return `
@@ -37,31 +29,21 @@ policies: []
 ${extra}`;
 }
 
-async function replicas(rebound: RunningRebound, service = 'web'): Promise<Replica[]> {
-  const { status, body } = await rebound.api(`/api/services/${service}`);
-  assert.equal(status, 200);
-  return body.replicas as Replica[];
-}
-
-async function healthyPids(rebound: RunningRebound, service = 'web'): Promise<number[]> {
-  return (await replicas(rebound, service)).filter((r) => r.state === 'healthy' && r.pid).map((r) => r.pid!);
-}
-
 after(stopStarted);
 
 describe('rebound up: supervision', () => {
   it('replaces a replica killed with SIGKILL at once, with no failed request through the gateway', async () => {
     const gatewayPort = await freePort();
     const rebound = await reboundUp(config(webService(gatewayPort)));
-    await until(async () => (await healthyPids(rebound)).length === 2, 'two healthy replicas');
+    await until(async () => (await healthyPids(rebound, 'web')).length === 2, 'two healthy replicas');
     const traffic = steadyTraffic(gatewayPort, { pauseMs: 5 });
     await until(() => traffic.counts.ok > 20, 'traffic flowing');
 
-    const [victim] = await healthyPids(rebound);
+    const [victim] = await healthyPids(rebound, 'web');
     const killedAt = Date.now();
     process.kill(victim!, 'SIGKILL');
     await until(async () => {
-      const pids = await healthyPids(rebound);
+      const pids = await healthyPids(rebound, 'web');
       return pids.length === 2 && !pids.includes(victim!);
     }, 'a replacement replica serving');
     const replacedMs = Date.now() - killedAt;
@@ -70,7 +52,7 @@ describe('rebound up: supervision', () => {
 
     assert.deepEqual(traffic.counts.failed, [], 'no request failed');
     assert.ok(replacedMs < 5000, `replaced in ${replacedMs} ms`);
-    const restarted = (await replicas(rebound)).find((r) => r.restarts === 1);
+    const restarted = (await replicas(rebound, 'web')).find((r) => r.restarts === 1);
     assert.ok(restarted, 'the killed replica counts one restart');
     const { body } = await rebound.api('/api/healing?service=web');
     const attempt = body.attempts.find((a: { source: string }) => a.source === 'supervisor');
@@ -85,14 +67,14 @@ describe('rebound up: supervision', () => {
     const rebound = await reboundUp(
       config(webService(await freePort()), 'incidents: { resolveAfterMs: 3000 }'),
     );
-    await until(async () => (await healthyPids(rebound)).length === 2, 'two healthy replicas');
+    await until(async () => (await healthyPids(rebound, 'web')).length === 2, 'two healthy replicas');
     await new Promise((resolve) => setTimeout(resolve, 3500)); // healthy for longer than resolveAfterMs
-    const [victim] = await healthyPids(rebound);
+    const [victim] = await healthyPids(rebound, 'web');
     process.kill(victim!, 'SIGKILL');
     const killedAt = Date.now();
     const opened = async () => (await rebound.api('/api/incidents')).body.incidents[0];
     await until(async () => (await opened()) !== undefined, 'an incident for the crash');
-    await until(async () => (await healthyPids(rebound)).length === 2, 'the replica replaced');
+    await until(async () => (await healthyPids(rebound, 'web')).length === 2, 'the replica replaced');
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, killedAt + 2000 - Date.now())));
     assert.notEqual((await opened()).status, 'resolved', 'resolved before 3 s of quiet');
     await until(async () => (await opened()).status === 'resolved', 'resolved after 3 s of quiet', 10_000);
@@ -108,12 +90,12 @@ describe('rebound up: supervision', () => {
   it('detects a replica frozen with SIGSTOP by its probe and replaces it', async () => {
     const gatewayPort = await freePort();
     const rebound = await reboundUp(config(webService(gatewayPort)));
-    await until(async () => (await healthyPids(rebound)).length === 2, 'two healthy replicas');
-    const [frozen] = await healthyPids(rebound);
+    await until(async () => (await healthyPids(rebound, 'web')).length === 2, 'two healthy replicas');
+    const [frozen] = await healthyPids(rebound, 'web');
     process.kill(frozen!, 'SIGSTOP');
     await until(
       async () => {
-        const pids = await healthyPids(rebound);
+        const pids = await healthyPids(rebound, 'web');
         return pids.length === 2 && !pids.includes(frozen!);
       },
       'the frozen replica replaced',
@@ -133,22 +115,22 @@ describe('rebound up: supervision', () => {
   it('stops every replica on SIGTERM and exits 0; after a kill -9 the next start stops those left behind', async () => {
     const gatewayPort = await freePort();
     const first = await reboundUp(config(webService(gatewayPort)));
-    await until(async () => (await healthyPids(first)).length === 2, 'two healthy replicas');
-    const pids = await healthyPids(first);
+    await until(async () => (await healthyPids(first, 'web')).length === 2, 'two healthy replicas');
+    const pids = await healthyPids(first, 'web');
     assert.equal(await first.stop('SIGTERM'), 0);
     await until(() => pids.every((pid) => !alive(pid)), 'no replica left after SIGTERM', 5000);
 
     // Killed without a chance to clean up: its replicas survive it...
     const second = await reboundUp(config(webService(gatewayPort)), { directory: first.directory });
-    await until(async () => (await healthyPids(second)).length === 2, 'two healthy replicas');
-    const orphans = await healthyPids(second);
+    await until(async () => (await healthyPids(second, 'web')).length === 2, 'two healthy replicas');
+    const orphans = await healthyPids(second, 'web');
     await second.stop('SIGKILL');
     assert.ok(orphans.every(alive), 'replicas outlive a SIGKILLed rebound');
 
     // ...and the next start finds them in the store and stops them.
     const third = await reboundUp(config(webService(gatewayPort)), { directory: first.directory });
     await until(() => orphans.every((pid) => !alive(pid)), 'the orphans stopped', 10_000);
-    await until(async () => (await healthyPids(third)).length === 2, 'two fresh healthy replicas');
+    await until(async () => (await healthyPids(third, 'web')).length === 2, 'two fresh healthy replicas');
     assert.match(third.output(), /left behind by a previous run/);
     assert.equal(await third.stop('SIGTERM'), 0);
     first.cleanup();
@@ -169,8 +151,8 @@ describe('rebound up: supervision', () => {
   it('keeps the healing history across a restart of rebound up', async () => {
     const gatewayPort = await freePort();
     const first = await reboundUp(config(webService(gatewayPort)));
-    await until(async () => (await healthyPids(first)).length === 2, 'two healthy replicas');
-    const [victim] = await healthyPids(first);
+    await until(async () => (await healthyPids(first, 'web')).length === 2, 'two healthy replicas');
+    const [victim] = await healthyPids(first, 'web');
     process.kill(victim!, 'SIGKILL');
     await until(
       async () =>
@@ -212,7 +194,7 @@ describe('rebound up: supervision', () => {
     stopGraceMs: 2000
 ${webService(gatewayPort, '\n    dependsOn: [db]')}`;
     const rebound = await reboundUp(config(services));
-    await until(async () => (await healthyPids(rebound)).length === 2, 'web healthy');
+    await until(async () => (await healthyPids(rebound, 'web')).length === 2, 'web healthy');
     const db = (await replicas(rebound, 'db'))[0]!;
     const web = await replicas(rebound, 'web');
     const started = async (service: string) =>
@@ -226,10 +208,10 @@ ${webService(gatewayPort, '\n    dependsOn: [db]')}`;
     assert.ok(db.pid && web.length === 2);
 
     assert.equal((await rebound.api('/api/services/db/stop', { method: 'POST' })).status, 200);
-    const [victim] = await healthyPids(rebound);
+    const [victim] = await healthyPids(rebound, 'web');
     process.kill(victim!, 'SIGKILL');
     await new Promise((resolve) => setTimeout(resolve, 1500));
-    assert.equal((await healthyPids(rebound)).length, 1, 'web not restarted while db is down');
+    assert.equal((await healthyPids(rebound, 'web')).length, 1, 'web not restarted while db is down');
     assert.match(
       JSON.stringify(await incidentsWithTimelines(rebound)),
       /held back: waiting for its dependency db/,
@@ -237,7 +219,7 @@ ${webService(gatewayPort, '\n    dependsOn: [db]')}`;
 
     assert.equal((await rebound.api('/api/services/db/start', { method: 'POST' })).status, 200);
     await until(
-      async () => (await healthyPids(rebound)).length === 2,
+      async () => (await healthyPids(rebound, 'web')).length === 2,
       'web restarted once db is back',
       10_000,
     );

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCommand } from '../../test/support/cliOutput.ts';
 import { fakeControlPlane } from '../../test/support/fakeControlPlane.ts';
+import { freePort } from '../healing/processes.ts';
 import { type ApiServer, startApiServer } from '../server/index.ts';
 import { reportCommand } from './report.ts';
 
@@ -74,20 +75,14 @@ describe('rebound report', () => {
   });
 
   it('says clearly when rebound is not running, exit 1, as rebound status does', async () => {
-    const stopped = await startApiServer({
-      controlPlane: fakeControlPlane(),
-      host: '127.0.0.1',
-      port: 0,
-      token: undefined,
-    });
-    await stopped.close();
+    const deadUrl = `http://127.0.0.1:${await freePort('127.0.0.1')}`;
     const file = join(directory, 'never.md');
-    const result = await report('--out', file, '--url', stopped.url);
+    const result = await report('--out', file, '--url', deadUrl);
     assert.equal(result.code, 1);
     assert.equal(result.stdout, '');
     assert.equal(
       result.stderr,
-      `rebound report: cannot reach rebound at ${stopped.url}: is \`rebound up\` running?\n`,
+      `rebound report: cannot reach rebound at ${deadUrl}: is \`rebound up\` running?\n`,
     );
     assert.equal(existsSync(file), false, 'nothing written');
   });

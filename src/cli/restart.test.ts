@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { runCommand } from '../../test/support/cliOutput.ts';
 import { type FakeControlPlane, fakeControlPlane } from '../../test/support/fakeControlPlane.ts';
+import { freePort } from '../healing/processes.ts';
 import { type ApiServer, startApiServer } from '../server/index.ts';
 import { restartCommand } from './restart.ts';
 
@@ -106,18 +107,12 @@ describe('rebound restart', () => {
   });
 
   it('says clearly when rebound is not running, exit 1', async () => {
-    const stopped = await startApiServer({
-      controlPlane: fakeControlPlane(),
-      host: '127.0.0.1',
-      port: 0,
-      token: undefined,
-    });
-    await stopped.close();
-    const result = await restart('payment-api', '--url', stopped.url);
+    const deadUrl = `http://127.0.0.1:${await freePort('127.0.0.1')}`;
+    const result = await restart('payment-api', '--url', deadUrl);
     assert.equal(result.code, 1);
     assert.equal(
       result.stderr,
-      `rebound restart: cannot reach rebound at ${stopped.url}: is \`rebound up\` running?\n`,
+      `rebound restart: cannot reach rebound at ${deadUrl}: is \`rebound up\` running?\n`,
     );
   });
 

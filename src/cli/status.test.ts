@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { runCommand } from '../../test/support/cliOutput.ts';
 import { fakeControlPlane } from '../../test/support/fakeControlPlane.ts';
+import { freePort } from '../healing/processes.ts';
 import { type ApiServer, startApiServer } from '../server/index.ts';
 import { formatStatus, statusCommand } from './status.ts';
 
@@ -65,19 +66,13 @@ describe('rebound status', () => {
   });
 
   it('says clearly when rebound is not running, exit 1', async () => {
-    const stopped = await startApiServer({
-      controlPlane: fakeControlPlane(),
-      host: '127.0.0.1',
-      port: 0,
-      token: undefined,
-    });
-    await stopped.close();
-    const result = await status('--url', stopped.url);
+    const deadUrl = `http://127.0.0.1:${await freePort('127.0.0.1')}`;
+    const result = await status('--url', deadUrl);
     assert.equal(result.code, 1);
     assert.equal(result.stdout, '');
     assert.equal(
       result.stderr,
-      `rebound status: cannot reach rebound at ${stopped.url}: is \`rebound up\` running?\n`,
+      `rebound status: cannot reach rebound at ${deadUrl}: is \`rebound up\` running?\n`,
     );
   });
 

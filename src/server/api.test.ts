@@ -4,57 +4,21 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConflictError } from '../healing/index.ts';
-import { brokenConfigError, fakeControlPlane } from '../../test/support/fakeControlPlane.ts';
-import { createApiHandler } from './api.ts';
-import type { ApiRequest, BodySource } from './apiTypes.ts';
+import { apiHandler, assertError } from '../../test/support/apiHandler.ts';
+import { brokenConfigError, FAKE_NOW_ISO } from '../../test/support/fakeControlPlane.ts';
+import type { Route } from './apiTypes.ts';
 import { MAX_BODY_BYTES } from './body.ts';
 import { jsonResponse } from './responses.ts';
 
-/** A JSON answer, read field by field in the assertions (a precise type would only repeat them). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Answer = any;
+/** A route mounted beside the API's own, as the dashboard's are. */
+const extraRoute: Route = {
+  method: 'GET',
+  path: '/extra/:thing',
+  handle: ({ params }) => jsonResponse(200, params),
+};
 
-interface CallOptions {
-  /** Sent as JSON with `content-type: application/json`. */
-  json?: unknown;
-  /** Sent as is, with the headers given. */
-  body?: BodySource;
-  headers?: Record<string, string>;
-  token?: string;
-}
-
-function setup(options: { token?: string; loopbackOnly?: boolean } = {}) {
-  const controlPlane = fakeControlPlane();
-  const errors: unknown[] = [];
-  const handler = createApiHandler({
-    controlPlane,
-    token: options.token,
-    loopbackOnly: options.loopbackOnly ?? true,
-    onError: (error) => errors.push(error),
-    routes: [{ method: 'GET', path: '/extra/:thing', handle: ({ params }) => jsonResponse(200, params) }],
-  });
-  async function call(method: string, url: string, init: CallOptions = {}) {
-    const headers: Record<string, string> = { ...init.headers };
-    let body = init.body;
-    if (init.json !== undefined) {
-      body = JSON.stringify(init.json);
-      headers['content-type'] ??= 'application/json';
-    }
-    if (init.token !== undefined) headers.authorization = `Bearer ${init.token}`;
-    const request: ApiRequest = { method, url, headers, ...(body === undefined ? {} : { body }) };
-    const response = await handler(request);
-    const isJson = response.headers['content-type']!.startsWith('application/json');
-    return { ...response, json: isJson ? (JSON.parse(response.body) as Answer) : undefined };
-  }
-  return { controlPlane, errors, call };
-}
-
-function assertError(response: { status: number; json: Answer }, status: number, code: string): void {
-  assert.equal(response.status, status, JSON.stringify(response.json));
-  assert.equal(response.json.error.code, code);
-  assert.equal(typeof response.json.error.message, 'string');
-  assert.ok(response.json.error.message.length > 0);
-}
+const setup = (options: { token?: string; loopbackOnly?: boolean } = {}) =>
+  apiHandler({ ...options, routes: [extraRoute] });
 
 describe('GET /api/health', () => {
   it('answers ok with the version, as JSON, without any CORS header', async () => {
@@ -604,12 +568,12 @@ describe('incidents', () => {
     const { call } = setup();
     const first = await call('POST', '/api/incidents/inc-1/ack');
     assert.equal(first.status, 200);
-    assert.equal(first.json.acknowledgedAt, '2025-01-02T00:00:00.000Z');
+    assert.equal(first.json.acknowledgedAt, FAKE_NOW_ISO);
     const again = await call('POST', '/api/incidents/inc-1/ack');
     assert.equal(again.status, 200);
     assert.equal(again.json.timeline.filter((entry: { kind: string }) => entry.kind === 'note').length, 1);
     const [listed] = (await call('GET', '/api/incidents')).json.incidents;
-    assert.equal(listed.acknowledgedAt, '2025-01-02T00:00:00.000Z');
+    assert.equal(listed.acknowledgedAt, FAKE_NOW_ISO);
   });
 
   it('POST resolve resolves it with a decision on the timeline; resolving it again is a 409 CONFLICT', async () => {
@@ -617,7 +581,7 @@ describe('incidents', () => {
     const resolved = await call('POST', '/api/incidents/inc-1/resolve');
     assert.equal(resolved.status, 200);
     assert.equal(resolved.json.status, 'resolved');
-    assert.equal(resolved.json.resolvedAt, '2025-01-02T00:00:00.000Z');
+    assert.equal(resolved.json.resolvedAt, FAKE_NOW_ISO);
     assert.deepEqual(resolved.json.timeline.at(-1).data, { from: 'escalated', to: 'resolved' });
     assertError(await call('POST', '/api/incidents/inc-1/resolve'), 409, 'CONFLICT');
     assert.deepEqual(controlPlane.calls, ['resolve inc-1']);

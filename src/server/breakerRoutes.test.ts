@@ -3,22 +3,16 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { fakeControlPlane } from '../../test/support/fakeControlPlane.ts';
-import { createApiHandler } from './api.ts';
+import { apiHandler, assertError } from '../../test/support/apiHandler.ts';
 
 describe('GET /api/circuit-breakers/transitions', () => {
   it('lists the transitions since rebound started, newest first', async () => {
-    const controlPlane = fakeControlPlane();
-    const handler = createApiHandler({ controlPlane, token: undefined, loopbackOnly: true });
-    const get = async (url: string) => {
-      const response = await handler({ method: 'GET', url, headers: {} });
-      return { status: response.status, json: JSON.parse(response.body) };
-    };
+    const { controlPlane, call, get } = apiHandler();
     // The fake's breakers changed state before the API existed: not in the history.
     assert.deepEqual((await get('/api/circuit-breakers/transitions')).json, { transitions: [], total: 0 });
 
     controlPlane.breakers.get('gateway', 'payment-api').isolate();
-    const reset = await handler({ method: 'POST', url: '/api/circuit-breakers/reset', headers: {} });
+    const reset = await call('POST', '/api/circuit-breakers/reset');
     assert.equal(reset.status, 200);
 
     const { status, json } = await get('/api/circuit-breakers/transitions');
@@ -40,8 +34,6 @@ describe('GET /api/circuit-breakers/transitions', () => {
     );
     for (const transition of json.transitions) assert.ok(!Number.isNaN(Date.parse(transition.at)));
 
-    const bad = await get('/api/circuit-breakers/transitions?limit=5');
-    assert.equal(bad.status, 400);
-    assert.equal(bad.json.error.code, 'BAD_REQUEST');
+    assertError(await get('/api/circuit-breakers/transitions?limit=5'), 400, 'BAD_REQUEST');
   });
 });

@@ -2,22 +2,11 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { fakeControlPlane } from '../../test/support/fakeControlPlane.ts';
-import { createApiHandler } from './api.ts';
-
-async function get(url: string) {
-  const handler = createApiHandler({
-    controlPlane: fakeControlPlane(),
-    token: undefined,
-    loopbackOnly: true,
-  });
-  const response = await handler({ method: 'GET', url, headers: {} });
-  return { status: response.status, json: JSON.parse(response.body) as unknown };
-}
+import { apiHandler } from '../../test/support/apiHandler.ts';
 
 describe('GET /api/chaos/schedules', () => {
   it('answers every schedule with its next run and its last one', async () => {
-    const { status, json } = await get('/api/chaos/schedules');
+    const { status, json } = await apiHandler().get('/api/chaos/schedules');
     assert.equal(status, 200);
     assert.deepEqual(json, {
       schedules: [

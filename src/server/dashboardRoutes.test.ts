@@ -3,18 +3,12 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { fakeControlPlane } from '../../test/support/fakeControlPlane.ts';
-import { createApiHandler } from './api.ts';
+import { apiHandler } from '../../test/support/apiHandler.ts';
 import { DASHBOARD_CSP, dashboardRoutes } from './dashboardRoutes.ts';
 
 function setup(options: { token?: string; loopbackOnly?: boolean } = {}) {
-  const handler = createApiHandler({
-    controlPlane: fakeControlPlane(),
-    token: options.token,
-    loopbackOnly: options.loopbackOnly ?? true,
-    routes: dashboardRoutes(),
-  });
-  return (url: string, method = 'GET') => handler({ method, url, headers: {} });
+  const { call } = apiHandler({ ...options, routes: dashboardRoutes() });
+  return (url: string, method = 'GET') => call(method, url);
 }
 
 describe('dashboard routes', () => {

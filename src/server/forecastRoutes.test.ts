@@ -2,19 +2,13 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { apiHandler, assertError } from '../../test/support/apiHandler.ts';
 import { fakeControlPlane } from '../../test/support/fakeControlPlane.ts';
-import { createApiHandler } from './api.ts';
 import { createMetricsExposition } from './metricsExposition.ts';
-
-async function get(url: string, controlPlane = fakeControlPlane()) {
-  const handler = createApiHandler({ controlPlane, token: undefined, loopbackOnly: true, onError: () => {} });
-  const response = await handler({ method: 'GET', url, headers: {} });
-  return { status: response.status, json: JSON.parse(response.body) as Record<string, unknown> };
-}
 
 describe('GET /api/forecasts', () => {
   it('answers every watched forecast with its value, prediction and measured error', async () => {
-    const { status, json } = await get('/api/forecasts');
+    const { status, json } = await apiHandler().get('/api/forecasts');
     assert.equal(status, 200);
     const forecasts = json.forecasts as Record<string, unknown>[];
     assert.equal(forecasts.length, 1);
@@ -32,16 +26,13 @@ describe('GET /api/forecasts', () => {
   });
 
   it('filters by service, and answers 404 for an unknown one', async () => {
+    const { get } = apiHandler();
     assert.deepEqual((await get('/api/forecasts?service=database')).json, { forecasts: [] });
-    const unknown = await get('/api/forecasts?service=nope');
-    assert.equal(unknown.status, 404);
-    assert.equal((unknown.json.error as { code: string }).code, 'UNKNOWN_SERVICE');
+    assertError(await get('/api/forecasts?service=nope'), 404, 'UNKNOWN_SERVICE');
   });
 
   it('refuses an unknown query parameter with a structured 400', async () => {
-    const { status, json } = await get('/api/forecasts?metric=cpu_util');
-    assert.equal(status, 400);
-    assert.equal((json.error as { code: string }).code, 'BAD_REQUEST');
+    assertError(await apiHandler().get('/api/forecasts?metric=cpu_util'), 400, 'BAD_REQUEST');
   });
 });
 

@@ -2,18 +2,11 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { fakeControlPlane } from '../../test/support/fakeControlPlane.ts';
-import { createApiHandler } from './api.ts';
-
-async function get(url: string, controlPlane = fakeControlPlane()) {
-  const handler = createApiHandler({ controlPlane, token: undefined, loopbackOnly: true });
-  const response = await handler({ method: 'GET', url, headers: {} });
-  return { status: response.status, json: JSON.parse(response.body) as Record<string, unknown> };
-}
+import { apiHandler, assertError } from '../../test/support/apiHandler.ts';
 
 describe('GET /api/reliability', () => {
   it('answers every service and the overall figures in the shape of SPEC 6', async () => {
-    const { status, json } = await get('/api/reliability');
+    const { status, json } = await apiHandler().get('/api/reliability');
     assert.equal(status, 200);
     const services = json.services as Record<string, Record<string, unknown>>;
     assert.deepEqual(Object.keys(services).sort(), ['database', 'payment-api']);
@@ -41,22 +34,6 @@ describe('GET /api/reliability', () => {
   });
 
   it('refuses a query parameter with a structured 400', async () => {
-    const { status, json } = await get('/api/reliability?service=payment-api');
-    assert.equal(status, 400);
-    assert.equal((json.error as { code: string }).code, 'BAD_REQUEST');
-  });
-
-  it('answers a failure of the control plane with a 500 that says nothing more', async () => {
-    const controlPlane = fakeControlPlane();
-    controlPlane.failNext = new Error('store is gone');
-    const handler = createApiHandler({
-      controlPlane,
-      token: undefined,
-      loopbackOnly: true,
-      onError: () => {},
-    });
-    const response = await handler({ method: 'GET', url: '/api/reliability', headers: {} });
-    assert.equal(response.status, 500);
-    assert.doesNotMatch(response.body, /store is gone/);
+    assertError(await apiHandler().get('/api/reliability?service=payment-api'), 400, 'BAD_REQUEST');
   });
 });

@@ -3,19 +3,9 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { fakeControlPlane } from '../../test/support/fakeControlPlane.ts';
-import { createApiHandler } from './api.ts';
+import { apiHandler, assertError } from '../../test/support/apiHandler.ts';
 
-function setup() {
-  const controlPlane = fakeControlPlane();
-  const handler = createApiHandler({ controlPlane, token: 'secret', loopbackOnly: true });
-  async function get(url: string, headers: Record<string, string> = {}) {
-    const response = await handler({ method: 'GET', url, headers });
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    return { status: response.status, json: JSON.parse(response.body) as any };
-  }
-  return { controlPlane, get };
-}
+const setup = () => apiHandler({ token: 'secret' });
 
 describe('GET /api/report', () => {
   it('answers the Markdown with the charts embedded as data: URLs by default', async () => {
@@ -59,8 +49,7 @@ describe('GET /api/report', () => {
       assert.equal(json.error.code, 'BAD_REQUEST', bad);
       assert.equal(json.error.details[0].path, 'charts', bad);
     }
-    const unknown = await get('/api/report?format=html');
-    assert.equal(unknown.status, 400);
+    assertError(await get('/api/report?format=html'), 400, 'BAD_REQUEST');
   });
 
   it('reports the experiments the control plane ran, with their verdict', async () => {
@@ -93,15 +82,8 @@ describe('GET /api/report', () => {
   });
 
   it('needs the token off loopback, like every read', async () => {
-    const controlPlane = fakeControlPlane();
-    const handler = createApiHandler({ controlPlane, token: 'secret', loopbackOnly: false });
-    const refused = await handler({ method: 'GET', url: '/api/report', headers: {} });
-    assert.equal(refused.status, 401);
-    const allowed = await handler({
-      method: 'GET',
-      url: '/api/report',
-      headers: { authorization: 'Bearer secret' },
-    });
-    assert.equal(allowed.status, 200);
+    const { get } = apiHandler({ token: 'secret', loopbackOnly: false });
+    assertError(await get('/api/report'), 401, 'UNAUTHORIZED');
+    assert.equal((await get('/api/report', { token: 'secret' })).status, 200);
   });
 });

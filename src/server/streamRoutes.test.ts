@@ -4,9 +4,9 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { apiHandler } from '../../test/support/apiHandler.ts';
 import { fakeControlPlane } from '../../test/support/fakeControlPlane.ts';
 import { manualClock } from '../policies/index.ts';
-import { createApiHandler } from './api.ts';
 import { startApiServer } from './server.ts';
 import { streamRoutes } from './streamRoutes.ts';
 
@@ -102,16 +102,11 @@ describe('GET /api/stream', () => {
   });
 
   it('needs the token off loopback, not on loopback (as every read)', async () => {
-    const controlPlane = fakeControlPlane();
-    const remote = createApiHandler({ controlPlane, token: 'secret', loopbackOnly: false });
-    const refused = await remote({ method: 'GET', url: '/api/stream', headers: {} });
+    const { get } = apiHandler({ token: 'secret', loopbackOnly: false });
+    const refused = await get('/api/stream');
     assert.equal(refused.status, 401);
     assert.equal(refused.stream, undefined);
-    const allowed = await remote({
-      method: 'GET',
-      url: '/api/stream',
-      headers: { authorization: 'Bearer secret' },
-    });
+    const allowed = await get('/api/stream', { token: 'secret' });
     assert.equal(allowed.status, 200);
     assert.equal(typeof allowed.stream, 'function');
   });

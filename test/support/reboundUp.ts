@@ -1,10 +1,12 @@
 // `rebound up` as a user runs it, for the end-to-end tests: a real child process on a config file
 // written to a temp directory, talked to over its HTTP API, stopped with a signal.
 
+import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
+import type { ReplicaView, ServiceView } from '../../src/healing/controlPlaneTypes.ts';
 import { freePort as freePortOn } from '../../src/healing/processes.ts';
 import { until } from './waiting.ts';
 
@@ -130,6 +132,37 @@ export async function reboundUp(config: string, options: ReboundUpOptions = {}):
   };
   started.push(rebound);
   return rebound;
+}
+
+/** A service's replicas as the API lists them. */
+export async function replicas(rebound: RunningRebound, service: string): Promise<ReplicaView[]> {
+  const { status, body } = await rebound.api<ServiceView>(`/api/services/${service}`);
+  assert.equal(status, 200, `GET /api/services/${service}`);
+  return body.replicas;
+}
+
+/** The pids of a service's healthy replicas. */
+export async function healthyPids(rebound: RunningRebound, service: string): Promise<number[]> {
+  return (await replicas(rebound, service)).filter((r) => r.state === 'healthy' && r.pid).map((r) => r.pid!);
+}
+
+/** Waits until `service` is healthy, or every service when none is named. */
+export async function untilHealthy(
+  rebound: RunningRebound,
+  service?: string,
+  timeoutMs = 15_000,
+): Promise<void> {
+  await until(
+    async () => {
+      if (service !== undefined) {
+        return (await rebound.api<ServiceView>(`/api/services/${service}`)).body.state === 'healthy';
+      }
+      const { services } = (await rebound.api<{ services: ServiceView[] }>('/api/services')).body;
+      return services.every((view) => view.state === 'healthy');
+    },
+    service === undefined ? 'every service healthy' : `${service} healthy`,
+    timeoutMs,
+  );
 }
 
 /** Runs the `rebound` CLI (from source) as a user would; resolves with its exit code and output. */
